@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * distance.h
+ *	  Public API of the distance room: float4 distance kernels chosen once
+ *	  at load time from the CPU, callable through one indirection.
+ *
+ * Design: every caller (type functions, index AMs) goes through the active
+ * kernel table, so a new instruction set is one new table and no caller
+ * changes.  The scalar kernels are the reference: they add in index order
+ * and are what the SIMD kernels are tested against.
+ *
+ * IDENTIFICATION
+ *	  src/distance/distance.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSEARCH_DISTANCE_H
+#define VSEARCH_DISTANCE_H
+
+/*
+ * One set of kernels.  Every function takes two arrays of n > 0 floats and
+ * accumulates in float; none allocates or errors.  Results may be +Inf when
+ * the sums overflow float range.
+ */
+typedef struct VsKernelTable
+{
+	const char *name;			/* "scalar", "avx2", "avx512" */
+	float		(*l2sq) (const float *a, const float *b, int n);	/* sum (a-b)^2 */
+	float		(*dot) (const float *a, const float *b, int n);	/* sum a*b */
+	float		(*l1) (const float *a, const float *b, int n);	/* sum |a-b| */
+	/* dot product and both squared norms in one pass */
+	void		(*cosine_parts) (const float *a, const float *b, int n,
+								 float *dot, float *aa, float *bb);
+} VsKernelTable;
+
+/* The active kernel table; never NULL once VsDistanceInit has run. */
+extern const VsKernelTable *vs_kernel;
+
+/* Registers the vsearch.kernel GUC and selects the best kernel for the CPU. */
+extern void VsDistanceInit(void);
+
+/* Names of the kernels this CPU can run, best last; *count receives the size. */
+extern const char *const *VsDistanceAvailableKernels(int *count);
+
+static inline float
+VsL2Squared(const float *a, const float *b, int n)
+{
+	return vs_kernel->l2sq(a, b, n);
+}
+
+static inline float
+VsDot(const float *a, const float *b, int n)
+{
+	return vs_kernel->dot(a, b, n);
+}
+
+static inline float
+VsL1(const float *a, const float *b, int n)
+{
+	return vs_kernel->l1(a, b, n);
+}
+
+/*
+ * Cosine distance 1 - a.b / (|a| |b|), with the quotient computed in double
+ * and clamped to [-1, 1].  NaN when either vector has norm zero.
+ */
+extern double VsCosineDistance(const float *a, const float *b, int n);
+
+#endif							/* VSEARCH_DISTANCE_H */
