@@ -27,6 +27,7 @@
 #include "types/vector.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "parser/scansup.h"
 #include "utils/numeric.h"
@@ -337,7 +338,12 @@ ElementToFloat(Datum d, Oid elemtype)
 			value = DatumGetFloat8(d);
 			break;
 		case NUMERICOID:
-			value = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			/* numeric infinity is rejected below as infinite, not as overflow */
+			if (numeric_is_inf(DatumGetNumeric(d)))
+				return INFINITY;
+			value = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+			if (isinf(value))
+				float_overflow_error();
 			break;
 		default:
 			elog(ERROR, "unsupported array element type %u", elemtype);
@@ -347,13 +353,9 @@ ElementToFloat(Datum d, Oid elemtype)
 		float		f = (float) value;
 
 		if (isinf(f))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value out of range: overflow")));
+			float_overflow_error();
 		if (f == 0.0f && value != 0.0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value out of range: underflow")));
+			float_underflow_error();
 		return f;
 	}
 	return (float) value;		/* NaN or infinity: VsCheckElement rejects it */

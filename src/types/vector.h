@@ -33,6 +33,13 @@ typedef struct Vector
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
+/*
+ * Returns argument argno of a vector function, detoasted.  When the same
+ * compressed or out-of-line value arrives call after call (the query vector
+ * of a scan), the detoasted copy is kept in fn_extra and reused.
+ */
+extern Vector *VsGetArgVector(FunctionCallInfo fcinfo, int argno);
+
 /* Allocates a zeroed vector of dim elements in CurrentMemoryContext. */
 extern Vector *VsVectorAlloc(int dim);
 

@@ -33,6 +33,75 @@ VsCheckSameDims(const Vector *a, const Vector *b)
 				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
 }
 
+/* ---------- detoasting the query vector once ---------- */
+
+/*
+ * A distance function is called once per row with the query vector as one
+ * argument.  When that vector is stored compressed or out of line (a
+ * subquery over a table, a parameter bound from a column), detoasting it on
+ * every call costs more than the distance itself.  Each argument slot keeps
+ * the raw datum it last saw and the detoasted result; a raw datum equal to
+ * the cached one byte for byte (inline compressed data, or an on-disk TOAST
+ * pointer, which names an immutable value) reuses the result.  A slot that
+ * keeps missing stops caching, so a column of compressed values costs no
+ * more than plain detoasting.
+ */
+typedef struct ArgCacheSlot
+{
+	struct varlena *raw;		/* copy of the raw datum, in fn_mcxt */
+	Size		rawlen;
+	Vector	   *value;			/* detoasted value, in fn_mcxt */
+	int			hits;
+	int			misses;
+} ArgCacheSlot;
+
+#define ARG_CACHE_SLOTS 2
+#define ARG_CACHE_GIVE_UP 64	/* misses without a hit before giving up */
+
+Vector *
+VsGetArgVector(FunctionCallInfo fcinfo, int argno)
+{
+	Datum		d = PG_GETARG_DATUM(argno);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+	ArgCacheSlot *slot;
+	Size		rawlen;
+	MemoryContext old;
+
+	if (!(VARATT_IS_COMPRESSED(raw) || VARATT_IS_EXTERNAL_ONDISK(raw)) ||
+		argno >= ARG_CACHE_SLOTS || fcinfo->flinfo == NULL)
+		return DatumGetVector(d);
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+								   sizeof(ArgCacheSlot) * ARG_CACHE_SLOTS);
+	slot = &((ArgCacheSlot *) fcinfo->flinfo->fn_extra)[argno];
+
+	rawlen = VARSIZE_ANY(raw);
+	if (slot->raw != NULL && slot->rawlen == rawlen &&
+		memcmp(slot->raw, raw, rawlen) == 0)
+	{
+		slot->hits++;
+		return slot->value;
+	}
+	slot->misses++;
+	if (slot->hits == 0 && slot->misses > ARG_CACHE_GIVE_UP)
+		return DatumGetVector(d);
+
+	if (slot->raw != NULL)
+	{
+		pfree(slot->raw);
+		pfree(slot->value);
+	}
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	slot->raw = palloc(rawlen);
+	memcpy(slot->raw, raw, rawlen);
+	slot->rawlen = rawlen;
+	slot->value = DatumGetVector(d);
+	MemoryContextSwitchTo(old);
+	return slot->value;
+}
+
 /* ---------- distances ---------- */
 
 /* vs_l2_distance returns the Euclidean distance sqrt(sum (a-b)^2). */
@@ -40,8 +109,8 @@ VS_FUNCTION(vs_l2_distance);
 Datum
 vs_l2_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8(sqrt((double) VsL2Squared(a->x, b->x, a->dim)));
@@ -52,8 +121,8 @@ VS_FUNCTION(vs_l2_squared_distance);
 Datum
 vs_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8((double) VsL2Squared(a->x, b->x, a->dim));
@@ -64,8 +133,8 @@ VS_FUNCTION(vs_inner_product);
 Datum
 vs_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8((double) VsDot(a->x, b->x, a->dim));
@@ -79,8 +148,8 @@ VS_FUNCTION(vs_negative_inner_product);
 Datum
 vs_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8(-(double) VsDot(a->x, b->x, a->dim));
@@ -94,8 +163,8 @@ VS_FUNCTION(vs_cosine_distance);
 Datum
 vs_cosine_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8(VsCosineDistance(a->x, b->x, a->dim));
@@ -106,8 +175,8 @@ VS_FUNCTION(vs_l1_distance);
 Datum
 vs_l1_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = VsGetArgVector(fcinfo, 0);
+	Vector	   *b = VsGetArgVector(fcinfo, 1);
 
 	VsCheckSameDims(a, b);
 	PG_RETURN_FLOAT8((double) VsL1(a->x, b->x, a->dim));
@@ -309,7 +378,17 @@ VS_COMPARISON(vs_vector_eq, c == 0)
 VS_COMPARISON(vs_vector_ne, c != 0)
 VS_COMPARISON(vs_vector_ge, c >= 0)
 VS_COMPARISON(vs_vector_gt, c > 0)
-VS_COMPARISON(vs_vector_cmp, c)
+
+/* vs_vector_cmp is the B-tree support function: -1, 0 or 1. */
+VS_FUNCTION(vs_vector_cmp);
+Datum
+vs_vector_cmp(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	PG_RETURN_INT32(VsVectorCompare(a, b));
+}
 
 /* ---------- aggregates ---------- */
 
