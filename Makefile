@@ -8,18 +8,19 @@ EXTENSION = vsearch
 MODULE_big = vsearch
 EXTVERSION = 0.1.0
 
-OBJS = \
-	src/vsearch.o \
-	src/distance/distance.o \
-	src/distance/distance_avx2.o \
-	src/distance/distance_avx512.o \
-	src/types/vector.o \
-	src/types/vectorops.o
+# Rooms in dependency order.  Every .c file in a room is compiled, and the
+# install script is the concatenation of src/vsearch.sql and each room's
+# .sql files in this order, so a room adds files without editing this list.
+ROOMS = common types distance hnsw ivf planner
 
-DATA = src/vsearch--$(EXTVERSION).sql
+OBJS = src/vsearch.o $(patsubst %.c,%.o,$(sort $(foreach r,$(ROOMS),$(wildcard src/$(r)/*.c))))
+
+SQL_PARTS = src/vsearch.sql $(foreach r,$(ROOMS),$(sort $(wildcard src/$(r)/*.sql)))
+DATA_built = vsearch--$(EXTVERSION).sql
 PGFILEDESC = "vsearch - vector search for PostgreSQL"
 
-REGRESS = vector_input vector_ops vector_casts vector_agg
+# pg_regress runs every sql/*.sql, in name order.
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=vsearch
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
@@ -47,6 +48,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+vsearch--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
 
 src/distance/distance_avx2.o: override CFLAGS += $(KERNEL_MATH) -mavx2 -mfma
 src/distance/distance_avx512.o: override CFLAGS += $(KERNEL_MATH) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
