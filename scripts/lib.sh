@@ -7,7 +7,7 @@
 set -euo pipefail
 
 VS_REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-VS_PGBIN=/usr/lib/postgresql/15/bin
+VS_PGBIN=${VSEARCH_PGBIN:-/usr/lib/postgresql/15/bin}
 VS_PG_CONFIG=$VS_PGBIN/pg_config
 VS_PGXS=/usr/lib/postgresql/15/lib/pgxs
 VS_PG_REGRESS=$VS_PGXS/src/test/regress/pg_regress
