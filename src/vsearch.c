@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "distance/distance.h"
+#include "hnsw/hnsw.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -32,5 +33,6 @@ void
 _PG_init(void)
 {
 	VsDistanceInit();
+	VsHnswInit();
 	MarkGUCPrefixReserved("vsearch");
 }

@@ -1,0 +1,191 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.h
+ *	  Private API of the vsearch_hnsw access method.
+ *
+ * Design: the graph algorithm (hnswgraph.c) is written once against
+ * HnswGraphOps callbacks, and runs both on the in-memory graph of a build
+ * and on index pages (inserts, scans), so build and insert give the same
+ * graph shape.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnsw.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSEARCH_HNSW_H
+#define VSEARCH_HNSW_H
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "common/vsheap.h"
+#include "common/vstidset.h"
+#include "hnsw/hnsw_page.h"
+#include "nodes/pathnodes.h"
+#include "utils/relcache.h"
+
+/* Reloptions and settings. */
+#define HNSW_DEFAULT_M				16
+#define HNSW_MIN_M					2
+#define HNSW_MAX_M					100
+#define HNSW_DEFAULT_EF_CONSTRUCTION	64
+#define HNSW_MIN_EF_CONSTRUCTION	4
+#define HNSW_MAX_EF_CONSTRUCTION	1000
+#define HNSW_DEFAULT_EF_SEARCH		40
+#define HNSW_MIN_EF_SEARCH			1
+#define HNSW_MAX_EF_SEARCH			1000
+#define HNSW_MAX_DIM				2000
+
+/* Support function numbers of the opclasses. */
+#define HNSW_DISTANCE_PROC		1	/* (vector, vector) -> float8, orders like the operator */
+#define HNSW_NORM_PROC			2	/* optional (vector) -> float8: normalise before use */
+
+/* Build sub-phases reported in pg_stat_progress_create_index. */
+#define HNSW_PHASE_LOAD			2
+#define HNSW_PHASE_WRITE		3
+
+/* Heavyweight lock serialising vacuum's graph repair against inserts. */
+#define HNSW_UPDATE_LOCK		0
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+extern int	hnsw_ef_search;
+
+/*
+ * How distances are computed for one index: a kernel when the opclass's
+ * support function is one of vsearch's own, otherwise through fmgr.
+ */
+typedef enum HnswMetricKind
+{
+	HNSW_METRIC_L2SQ,
+	HNSW_METRIC_NEG_DOT,
+	HNSW_METRIC_L1,
+	HNSW_METRIC_FMGR
+} HnswMetricKind;
+
+typedef struct HnswMetric
+{
+	HnswMetricKind kind;
+	FmgrInfo   *distproc;
+	FmgrInfo   *normproc;		/* NULL unless the opclass normalises */
+	Oid			collation;
+} HnswMetric;
+
+/* Everything a page-level search needs. */
+typedef struct HnswDiskCtx
+{
+	Relation	index;
+	HnswMetric	metric;
+	int			m;
+	int			dim;
+	Vector	   *query;
+	VsTidSet   *visited;
+	VsTidSet   *deleted;		/* elements seen with deleted = 1, or NULL */
+} HnswDiskCtx;
+
+/*
+ * Graph access for the search and selection algorithms.  Ids are element
+ * indexes (build) or packed TIDs (pages).
+ */
+typedef struct HnswGraphOps
+{
+	/* marks id visited; false if it already was */
+	bool		(*visit) (void *ctx, uint64 id);
+	/* distance from the query to id; false if id is not a usable element */
+	bool		(*distance) (void *ctx, uint64 id, float *dist);
+	/* neighbours of id on layer lc into out (capacity max); returns count */
+	int			(*neighbors) (void *ctx, uint64 id, int lc, uint64 *out, int max);
+	/* distance between two elements, for neighbour selection */
+	float		(*pair_distance) (void *ctx, uint64 a, uint64 b);
+} HnswGraphOps;
+
+/* Vectors loaded once for the pairwise distances of neighbour selection. */
+typedef struct HnswVecCache
+{
+	HnswDiskCtx *disk;
+	int			count;
+	int			capacity;
+	uint64	   *ids;
+	Vector	  **vecs;
+} HnswVecCache;
+
+extern void HnswVecCacheInit(HnswVecCache *cache, HnswDiskCtx *disk, int capacity);
+extern Vector *HnswVecCacheGet(HnswVecCache *cache, uint64 id);
+extern void HnswVecCachePut(HnswVecCache *cache, uint64 id, Vector *vec);
+extern const HnswGraphOps HnswVecCacheOps;	/* pair_distance only; ctx is the cache */
+extern void HnswSortEntries(VsHeapEntry *entries, int n);
+
+/* hnswhandler.c */
+extern void VsHnswInit(void);
+
+/* hnswgraph.c: the algorithm */
+extern int	HnswRandomLevel(int m);
+extern void HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
+							const VsHeapEntry *entries, int nentries,
+							int ef, int lc, int m, VsHeap *result);
+extern VsHeapEntry *HnswHeapToSorted(VsHeap *heap, int *count);
+extern int	HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
+								const VsHeapEntry *sorted, int ncands, int max,
+								VsHeapEntry *out);
+
+/* hnswutils.c: options, metric, pages, tuples */
+extern HnswOptions *HnswGetOptions(Relation index);
+extern void HnswInitMetric(Relation index, HnswMetric *metric);
+extern float HnswDistance(const HnswMetric *metric, const Vector *a, const Vector *b);
+extern Vector *HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim);
+extern void HnswInitPage(Page page, uint16 flags);
+extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+extern Buffer HnswNewBuffer(Relation index);
+extern void HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal);
+extern bool HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno);
+extern bool HnswPageFits(Page page, Size size);
+extern const HnswGraphOps HnswDiskOps;
+extern void HnswDiskCtxInit(HnswDiskCtx *ctx, Relation index, Vector *query);
+extern Vector *HnswLoadVector(Relation index, ItemPointer tid, int *level);
+extern int	HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
+							  ItemPointerData *out, ItemPointerData *nbrtid);
+extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
+						  VsHeapEntry *entry, bool *found);
+
+/* hnswinsert.c */
+extern void HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building);
+
+/* hnswbuild.c, hnswinsert.c, hnswscan.c, hnswvacuum.c, hnswvalidate.c, hnswcost.c */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+					   struct IndexInfo *indexInfo);
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern bool hnswvalidate(Oid opclassoid);
+extern void hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+							 Cost *indexStartupCost, Cost *indexTotalCost,
+							 Selectivity *indexSelectivity, double *indexCorrelation,
+							 double *indexPages);
+
+/* One page change, WAL-logged through Generic WAL unless wal is false. */
+typedef struct HnswEdit
+{
+	GenericXLogState *state;
+	bool		wal;
+	int			nbuf;
+	Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
+} HnswEdit;
+
+extern void HnswEditBegin(HnswEdit *edit, Relation index, bool wal);
+extern Page HnswEditPage(HnswEdit *edit, Buffer buf, bool fullimage);
+extern void HnswEditFinish(HnswEdit *edit);
+extern void HnswEditAbort(HnswEdit *edit);
+
+#endif							/* VSEARCH_HNSW_H */

@@ -1,0 +1,595 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswbuild.c
+ *	  CREATE INDEX for vsearch_hnsw: the graph is built in memory within
+ *	  maintenance_work_mem, then written out page by page.
+ *
+ * Design: building in memory costs one distance per comparison and no
+ * buffer traffic; pages are written once, without WAL, and logged as full
+ * images at the end (log_newpage_range).  When the next element would push
+ * the graph past maintenance_work_mem, the graph built so far is written
+ * out and the remaining rows are inserted page by page (NOTICE), so the
+ * build never exceeds its budget and still finishes.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswbuild.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* One element of the in-memory graph. */
+typedef struct BuildElement
+{
+	Vector	   *vec;
+	int			level;
+	int			ntids;
+	ItemPointerData tids[HNSW_HEAPTIDS];
+	int16	   *counts;			/* neighbours per layer, level + 1 entries */
+	int32	   *nbr;			/* slots as in the neighbour tuple */
+	float	   *nbrdist;		/* distance to each neighbour */
+	ItemPointerData tid;		/* where the element tuple is written */
+	ItemPointerData nbrtid;		/* where the neighbour tuple is written */
+} BuildElement;
+
+typedef struct HnswBuildState
+{
+	Relation	heap;
+	Relation	index;
+	HnswMetric	metric;
+	int			m;
+	int			efc;
+	int			dim;
+
+	MemoryContext graphCtx;		/* elements and their vectors */
+	MemoryContext tmpCtx;		/* reset after every row */
+
+	BuildElement *elements;
+	int			nelements;
+	int			capacity;
+	int			entry;			/* element index, -1 when empty */
+	int			maxlevel;
+
+	Size		memUsed;
+	Size		memLimit;
+	bool		spilled;		/* graph written; insert page by page */
+
+	uint32	   *visited;		/* per element: epoch of last visit */
+	uint32		epoch;
+	Vector	   *query;			/* vector being inserted */
+
+	double		indtuples;
+} HnswBuildState;
+
+/* ---------- graph access for the algorithm ---------- */
+
+static bool
+MemVisit(void *arg, uint64 id)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	if (bs->visited[id] == bs->epoch)
+		return false;
+	bs->visited[id] = bs->epoch;
+	return true;
+}
+
+static bool
+MemDistance(void *arg, uint64 id, float *dist)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	*dist = HnswDistance(&bs->metric, bs->query, bs->elements[id].vec);
+	return true;
+}
+
+static int
+MemNeighbors(void *arg, uint64 id, int lc, uint64 *out, int max)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	BuildElement *e = &bs->elements[id];
+	int			start = HNSW_LAYER_START(lc, bs->m);
+	int			n;
+
+	if (lc > e->level)
+		return 0;
+	n = Min(e->counts[lc], max);
+	for (int i = 0; i < n; i++)
+		out[i] = (uint64) e->nbr[start + i];
+	return n;
+}
+
+static float
+MemPairDistance(void *arg, uint64 a, uint64 b)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	return HnswDistance(&bs->metric, bs->elements[a].vec, bs->elements[b].vec);
+}
+
+static const HnswGraphOps MemOps = {
+	MemVisit, MemDistance, MemNeighbors, MemPairDistance
+};
+
+/* ---------- in-memory insertion ---------- */
+
+/* Bytes an element of the given level takes in the graph. */
+static Size
+ElementBytes(HnswBuildState *bs, int level)
+{
+	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
+
+	return sizeof(BuildElement) + sizeof(uint32) + VECTOR_SIZE(bs->dim) +
+		sizeof(int16) * (level + 1) + (sizeof(int32) + sizeof(float)) * slots + 64;
+}
+
+/* AddElement appends an element (vector copied into graphCtx). */
+static int
+AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
+{
+	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
+	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
+	BuildElement *e;
+
+	if (bs->nelements == bs->capacity)
+	{
+		bs->capacity *= 2;
+		bs->elements = repalloc_huge(bs->elements, sizeof(BuildElement) * bs->capacity);
+		bs->visited = repalloc_huge(bs->visited, sizeof(uint32) * bs->capacity);
+	}
+	e = &bs->elements[bs->nelements];
+	memset(e, 0, sizeof(BuildElement));
+	e->vec = palloc(VARSIZE(vec));
+	memcpy(e->vec, vec, VARSIZE(vec));
+	e->level = level;
+	e->ntids = 1;
+	e->tids[0] = *heaptid;
+	e->counts = palloc0(sizeof(int16) * (level + 1));
+	e->nbr = palloc(sizeof(int32) * slots);
+	e->nbrdist = palloc(sizeof(float) * slots);
+	bs->visited[bs->nelements] = 0;
+	bs->memUsed += ElementBytes(bs, level);
+	MemoryContextSwitchTo(old);
+	return bs->nelements++;
+}
+
+/*
+ * AddBackLink makes newid a neighbour of n on layer lc.  A full list is
+ * re-selected with the heuristic among its members and the newcomer.
+ */
+static void
+AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
+{
+	BuildElement *e = &bs->elements[n];
+	int			start = HNSW_LAYER_START(lc, bs->m);
+	int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
+	int			count = e->counts[lc];
+	VsHeapEntry cands[2 * HNSW_MAX_M + 1];
+	VsHeapEntry chosen[2 * HNSW_MAX_M];
+	int			nchosen;
+
+	if (count < cap)
+	{
+		e->nbr[start + count] = newid;
+		e->nbrdist[start + count] = dist;
+		e->counts[lc]++;
+		return;
+	}
+	for (int i = 0; i < count; i++)
+	{
+		cands[i].id = e->nbr[start + i];
+		cands[i].dist = e->nbrdist[start + i];
+	}
+	cands[count].id = newid;
+	cands[count].dist = dist;
+	/* insertion sort: at most 2m + 1 entries */
+	for (int i = 1; i <= count; i++)
+	{
+		VsHeapEntry x = cands[i];
+		int			j = i - 1;
+
+		while (j >= 0 && cands[j].dist > x.dist)
+		{
+			cands[j + 1] = cands[j];
+			j--;
+		}
+		cands[j + 1] = x;
+	}
+	nchosen = HnswSelectNeighbors(&MemOps, bs, cands, count + 1, cap, chosen);
+	for (int i = 0; i < nchosen; i++)
+	{
+		e->nbr[start + i] = (int32) chosen[i].id;
+		e->nbrdist[start + i] = chosen[i].dist;
+	}
+	e->counts[lc] = nchosen;
+}
+
+/*
+ * InsertInMemory adds one prepared vector with its heap TID to the graph:
+ * descend greedily to the element's level, search each lower layer with
+ * ef_construction, link to the heuristic's choice and back.  An exact
+ * duplicate of the closest element joins it while it has room.
+ */
+static void
+InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
+{
+	int			level = HnswRandomLevel(bs->m);
+	VsHeapEntry *layers[HNSW_MAX_LEVEL + 1];
+	int			nlayer[HNSW_MAX_LEVEL + 1];
+	VsHeapEntry ep;
+	VsHeapEntry *eps;
+	int			neps;
+	int			top;
+	int			id;
+
+	if (bs->entry < 0)
+	{
+		bs->entry = AddElement(bs, vec, level, heaptid);
+		bs->maxlevel = level;
+		return;
+	}
+
+	bs->query = vec;
+	ep.id = bs->entry;
+	ep.dist = HnswDistance(&bs->metric, vec, bs->elements[bs->entry].vec);
+	eps = &ep;
+	neps = 1;
+	for (int lc = bs->maxlevel; lc > level; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, 2, true);
+		bs->epoch++;
+		bs->visited[ep.id] = bs->epoch;
+		HnswSearchLayer(&MemOps, bs, eps, neps, 1, lc, bs->m, &w);
+		ep = *VsHeapTop(&w);
+		pfree(w.items);
+	}
+	top = Min(level, bs->maxlevel);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, bs->efc + 1, true);
+		bs->epoch++;
+		for (int i = 0; i < neps; i++)
+			bs->visited[eps[i].id] = bs->epoch;
+		HnswSearchLayer(&MemOps, bs, eps, neps, bs->efc, lc, bs->m, &w);
+		layers[lc] = HnswHeapToSorted(&w, &nlayer[lc]);
+		pfree(w.items);
+		eps = layers[lc];
+		neps = nlayer[lc];
+	}
+
+	/* exact duplicate of the closest element: share it */
+	if (nlayer[0] > 0)
+	{
+		BuildElement *closest = &bs->elements[layers[0][0].id];
+
+		if (closest->ntids < HNSW_HEAPTIDS &&
+			memcmp(closest->vec->x, vec->x, sizeof(float) * vec->dim) == 0)
+		{
+			closest->tids[closest->ntids++] = *heaptid;
+			return;
+		}
+	}
+
+	id = AddElement(bs, vec, level, heaptid);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
+		int			start = HNSW_LAYER_START(lc, bs->m);
+		VsHeapEntry chosen[2 * HNSW_MAX_M];
+		int			nchosen;
+		BuildElement *e;
+
+		nchosen = HnswSelectNeighbors(&MemOps, bs, layers[lc], nlayer[lc], cap, chosen);
+		e = &bs->elements[id];
+		for (int i = 0; i < nchosen; i++)
+		{
+			e->nbr[start + i] = (int32) chosen[i].id;
+			e->nbrdist[start + i] = chosen[i].dist;
+		}
+		e->counts[lc] = nchosen;
+		for (int i = 0; i < nchosen; i++)
+			AddBackLink(bs, (int) chosen[i].id, id, lc, chosen[i].dist);
+	}
+	if (level > bs->maxlevel)
+	{
+		bs->entry = id;
+		bs->maxlevel = level;
+	}
+}
+
+/* ---------- writing the graph ---------- */
+
+/*
+ * Layout tracks free space on the page being filled exactly as
+ * PageAddItem consumes it, so TIDs can be assigned before any page exists.
+ */
+typedef struct Layout
+{
+	BlockNumber blkno;
+	OffsetNumber nextoff;
+	Size		free;
+} Layout;
+
+static void
+LayoutNewPage(Layout *l)
+{
+	l->blkno++;
+	l->nextoff = FirstOffsetNumber;
+	l->free = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));
+}
+
+static void
+LayoutPlace(Layout *l, Size size, ItemPointer tid)
+{
+	Size		need = MAXALIGN(size) + sizeof(ItemIdData);
+
+	if (l->free < need)
+		LayoutNewPage(l);
+	ItemPointerSet(tid, l->blkno, l->nextoff);
+	l->nextoff++;
+	l->free -= need;
+}
+
+/*
+ * WriteGraph assigns every element and neighbour tuple a TID, then writes
+ * the pages in order (extending the index after the metapage) and points
+ * the metapage at the entry element.  No WAL here: hnswbuild logs every
+ * page at the end.
+ */
+static void
+WriteGraph(HnswBuildState *bs)
+{
+	Size		esize = HNSW_ELEMENT_TUPLE_SIZE(bs->dim);
+	Layout		layout;
+	HnswElementTuple etup = palloc0(esize);
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	BlockNumber lastblk = InvalidBlockNumber;
+	HnswEdit	edit;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+	if (bs->nelements == 0)
+		return;
+
+	layout.blkno = HNSW_METAPAGE_BLKNO;
+	LayoutNewPage(&layout);
+	for (int i = 0; i < bs->nelements; i++)
+	{
+		BuildElement *e = &bs->elements[i];
+
+		LayoutPlace(&layout, esize, &e->tid);
+		LayoutPlace(&layout, HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m), &e->nbrtid);
+	}
+
+	for (int i = 0; i < bs->nelements; i++)
+	{
+		BuildElement *e = &bs->elements[i];
+		int			slots = HNSW_NEIGHBOR_SLOTS(e->level, bs->m);
+		Size		nsize = HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m);
+		HnswNeighborTuple ntup = palloc0(nsize);
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* element tuple */
+		memset(etup, 0, esize);
+		etup->type = HNSW_ELEMENT_TUPLE;
+		etup->level = e->level;
+		for (int t = 0; t < HNSW_HEAPTIDS; t++)
+		{
+			if (t < e->ntids)
+				etup->heaptids[t] = e->tids[t];
+			else
+				ItemPointerSetInvalid(&etup->heaptids[t]);
+		}
+		etup->neighbortid = e->nbrtid;
+		memcpy(&etup->vec, e->vec, VARSIZE(e->vec));
+
+		/* neighbour tuple */
+		ntup->type = HNSW_NEIGHBOR_TUPLE;
+		ntup->count = slots;
+		for (int s = 0; s < slots; s++)
+			ItemPointerSetInvalid(&ntup->tids[s]);
+		for (int lc = 0; lc <= e->level; lc++)
+		{
+			int			start = HNSW_LAYER_START(lc, bs->m);
+
+			for (int k = 0; k < e->counts[lc]; k++)
+				ntup->tids[start + k] = bs->elements[e->nbr[start + k]].tid;
+		}
+
+		for (int part = 0; part < 2; part++)
+		{
+			ItemPointer want = part == 0 ? &e->tid : &e->nbrtid;
+			Item		item = part == 0 ? (Item) etup : (Item) ntup;
+			Size		size = part == 0 ? esize : nsize;
+
+			if (ItemPointerGetBlockNumber(want) != lastblk)
+			{
+				if (BufferIsValid(buf))
+				{
+					HnswEditFinish(&edit);
+					UnlockReleaseBuffer(buf);
+				}
+				buf = HnswNewBuffer(bs->index);
+				if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
+					elog(ERROR, "unexpected block %u while writing index \"%s\", wanted %u",
+						 BufferGetBlockNumber(buf), RelationGetRelationName(bs->index),
+						 ItemPointerGetBlockNumber(want));
+				HnswEditBegin(&edit, bs->index, false);
+				page = HnswEditPage(&edit, buf, true);
+				HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+				lastblk = BufferGetBlockNumber(buf);
+			}
+			off = PageAddItem(page, item, size, InvalidOffsetNumber, false, false);
+			if (off != ItemPointerGetOffsetNumber(want))
+				elog(ERROR, "unexpected offset %u while writing index \"%s\", wanted %u",
+					 off, RelationGetRelationName(bs->index), ItemPointerGetOffsetNumber(want));
+		}
+		pfree(ntup);
+	}
+	if (BufferIsValid(buf))
+	{
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* metapage: entry point, insert page, count */
+	buf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, bs->index, false);
+	page = HnswEditPage(&edit, buf, false);
+	HnswPageGetMeta(page)->entry = bs->elements[bs->entry].tid;
+	HnswPageGetMeta(page)->entry_level = bs->maxlevel;
+	HnswPageGetMeta(page)->insert_page = lastblk;
+	HnswPageGetMeta(page)->elements = bs->nelements;
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(buf);
+	pfree(etup);
+}
+
+/* ---------- the build ---------- */
+
+/*
+ * BuildCallback receives each live heap row.  It works in tmpCtx, which is
+ * reset after every row; the graph lives in graphCtx.
+ */
+static void
+BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *arg)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+	MemoryContext old;
+	Vector	   *vec;
+
+	if (isnull[0])
+		return;
+	old = MemoryContextSwitchTo(bs->tmpCtx);
+	vec = HnswPrepareVector(&bs->metric, values[0], bs->dim);
+	if (vec != NULL)
+	{
+		if (!bs->spilled &&
+			bs->memUsed + ElementBytes(bs, HNSW_MAX_LEVEL) > bs->memLimit)
+		{
+			ereport(NOTICE,
+					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
+							bs->indtuples),
+					 errdetail("Building will take significantly more time."),
+					 errhint("Increase maintenance_work_mem to speed up builds.")));
+			WriteGraph(bs);
+			MemoryContextReset(bs->graphCtx);
+			bs->spilled = true;
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+		}
+		if (bs->spilled)
+			HnswInsertVector(index, vec, tid, true);
+		else
+			InsertInMemory(bs, vec, tid);
+		bs->indtuples++;
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(bs->tmpCtx);
+}
+
+/* Dimensions of the indexed column, with the errors for unusable ones. */
+static int
+IndexDimensions(Relation index)
+{
+	int			dim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	if (dim < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column with a dimension count, for example vector(768).")));
+	if (dim > HNSW_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for vsearch_hnsw index",
+						HNSW_MAX_DIM),
+				 errhint("Index a lower-dimensional expression such as subvector(), or search exactly without an index.")));
+	return dim;
+}
+
+/*
+ * hnswbuild is ambuild: metapage first, then the graph in memory from a
+ * heap scan, then pages, then full-page WAL images of the whole index.
+ */
+IndexBuildResult *
+hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	HnswBuildState bs;
+	HnswOptions *opts = HnswGetOptions(index);
+	double		reltuples;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	memset(&bs, 0, sizeof(bs));
+	bs.heap = heap;
+	bs.index = index;
+	bs.dim = IndexDimensions(index);
+	bs.m = opts->m;
+	bs.efc = opts->ef_construction;
+	if (bs.efc < 2 * bs.m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+	HnswInitMetric(index, &bs.metric);
+	bs.entry = -1;
+	bs.maxlevel = -1;
+	bs.memLimit = (Size) maintenance_work_mem * 1024;
+	bs.graphCtx = GenerationContextCreate(CurrentMemoryContext, "vsearch_hnsw build graph",
+										  ALLOCSET_DEFAULT_SIZES);
+	bs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw build row",
+									  ALLOCSET_DEFAULT_SIZES);
+	bs.capacity = 1024;
+	bs.elements = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BuildElement) * bs.capacity);
+	bs.visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * bs.capacity);
+
+	HnswWriteEmptyMetapage(index, MAIN_FORKNUM, bs.dim, bs.m, bs.efc, false);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+									   BuildCallback, &bs, NULL);
+	if (!bs.spilled)
+		WriteGraph(&bs);
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+
+	MemoryContextDelete(bs.graphCtx);
+	MemoryContextDelete(bs.tmpCtx);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+/* hnswbuildempty writes the init fork of an unlogged index: a metapage. */
+void
+hnswbuildempty(Relation index)
+{
+	HnswOptions *opts = HnswGetOptions(index);
+
+	HnswWriteEmptyMetapage(index, INIT_FORKNUM, IndexDimensions(index),
+						   opts->m, opts->ef_construction, true);
+}

@@ -1,0 +1,389 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswcheck.c
+ *	  vsearch_hnsw_check(regclass): a structure checker for tests and for
+ *	  users who suspect a damaged index.
+ *
+ * Design: reads every page under share locks and checks what the search
+ * relies on: page and tuple kinds, element/neighbour tuple pairing,
+ * neighbour slots pointing at live elements of a high enough level, no
+ * self or duplicate links, a valid entry point at the top level, every
+ * live element reachable on layer 0, and every heap row visible to the
+ * current snapshot (with a value the index holds) reachable through some
+ * element.  The first problem raises ERRCODE_INDEX_CORRUPTED; a healthy
+ * index returns counts.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswcheck.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
+#include "common/vsfmgr.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+typedef struct CheckElement
+{
+	ItemPointerData tid;
+	ItemPointerData nbrtid;
+	int			level;
+	bool		deleted;
+	int			ntids;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+} CheckElement;
+
+static void
+pg_attribute_noreturn()
+Corrupt(Relation index, const char *fmt,...)
+pg_attribute_printf(2, 3);
+
+static void
+Corrupt(Relation index, const char *fmt,...)
+{
+	va_list		ap;
+	char		buf[512];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("vsearch_hnsw index \"%s\" is corrupted", RelationGetRelationName(index)),
+			 errdetail_internal("%s", buf)));
+}
+
+/* Finds the element at tid in the sorted array, or NULL. */
+static CheckElement *
+FindElement(CheckElement *elems, int n, ItemPointer tid)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = ItemPointerCompare(&elems[mid].tid, tid);
+
+		if (c == 0)
+			return &elems[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+/* Reads the neighbour tuple of e (copied), checking it. */
+static HnswNeighborTuple
+ReadNeighborTuple(Relation index, CheckElement *e, int m)
+{
+	Buffer		buf;
+	Page		page;
+	OffsetNumber off = ItemPointerGetOffsetNumber(&e->nbrtid);
+	ItemId		iid;
+	HnswNeighborTuple ntup,
+				copy = NULL;
+
+	if (ItemPointerGetBlockNumber(&e->nbrtid) == HNSW_METAPAGE_BLKNO ||
+		ItemPointerGetBlockNumber(&e->nbrtid) >= RelationGetNumberOfBlocks(index))
+		Corrupt(index, "element (%u,%u) names neighbour tuple (%u,%u) outside the index",
+				ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid),
+				ItemPointerGetBlockNumber(&e->nbrtid), off);
+	buf = ReadBuffer(index, ItemPointerGetBlockNumber(&e->nbrtid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page))
+	{
+		iid = PageGetItemId(page, off);
+		if (ItemIdIsNormal(iid))
+		{
+			ntup = (HnswNeighborTuple) PageGetItem(page, iid);
+			if (ntup->type == HNSW_NEIGHBOR_TUPLE &&
+				ntup->count == HNSW_NEIGHBOR_SLOTS(e->level, m) &&
+				ItemIdGetLength(iid) >= HNSW_NEIGHBOR_TUPLE_SIZE(e->level, m) - 8)
+			{
+				copy = palloc(ItemIdGetLength(iid));
+				memcpy(copy, ntup, ItemIdGetLength(iid));
+			}
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	if (copy == NULL)
+		Corrupt(index, "element (%u,%u) names (%u,%u), which is not its neighbour tuple",
+				ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid),
+				ItemPointerGetBlockNumber(&e->nbrtid), off);
+	return copy;
+}
+
+static int
+CompareElements(const void *a, const void *b)
+{
+	return ItemPointerCompare(&((CheckElement *) a)->tid, &((CheckElement *) b)->tid);
+}
+
+/*
+ * vsearch_hnsw_check(index regclass) returns (elements, heap_tids,
+ * deleted, live_rows) or raises an error describing the first problem.
+ */
+VS_FUNCTION(vsearch_hnsw_check);
+Datum
+vsearch_hnsw_check(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index;
+	Relation	heap;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	CheckElement *elems;
+	int			nelems = 0;
+	int			capacity = 1024;
+	int64		heaptids = 0;
+	int64		ndeleted = 0;
+	int64		live = 0;
+	VsTidSet   *reached;
+	VsTidSet   *reachable_rows;
+	uint64	   *queue;
+	int			qhead = 0,
+				qtail = 0;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	Oid			heapoid;
+
+	heapoid = IndexGetRelation(indexoid, false);
+	heap = table_open(heapoid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_rel->relam != get_index_am_oid("vsearch_hnsw", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a vsearch_hnsw index", RelationGetRelationName(index))));
+
+	HnswReadMeta(index, &meta);
+	nblocks = RelationGetNumberOfBlocks(index);
+	elems = palloc(sizeof(CheckElement) * capacity);
+
+	/* pages and element tuples */
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+			HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID ||
+			!(HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+			Corrupt(index, "block %u is not an element page", blkno);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+			 off = OffsetNumberNext(off))
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple etup;
+			uint8		type;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			type = *((uint8 *) PageGetItem(page, iid));
+			if (type == HNSW_NEIGHBOR_TUPLE || type == HNSW_FREE_TUPLE)
+				continue;
+			if (type != HNSW_ELEMENT_TUPLE)
+				Corrupt(index, "tuple (%u,%u) has unknown kind %u", blkno, off, type);
+			etup = (HnswElementTuple) PageGetItem(page, iid);
+			if (ItemIdGetLength(iid) < HNSW_ELEMENT_TUPLE_SIZE(meta.dimensions) ||
+				etup->vec.dim != (int) meta.dimensions)
+				Corrupt(index, "element (%u,%u) has %d dimensions, the index %u",
+						blkno, off, etup->vec.dim, meta.dimensions);
+			if (etup->level > HNSW_MAX_LEVEL || etup->level > meta.entry_level)
+				Corrupt(index, "element (%u,%u) has level %d above the entry level %d",
+						blkno, off, etup->level, meta.entry_level);
+			if (nelems == capacity)
+			{
+				capacity *= 2;
+				elems = repalloc_huge(elems, sizeof(CheckElement) * capacity);
+			}
+			ItemPointerSet(&elems[nelems].tid, blkno, off);
+			elems[nelems].nbrtid = etup->neighbortid;
+			elems[nelems].level = etup->level;
+			elems[nelems].deleted = etup->deleted != 0;
+			elems[nelems].ntids = 0;
+			for (int t = 0; t < HNSW_HEAPTIDS; t++)
+				if (ItemPointerIsValid(&etup->heaptids[t]))
+					elems[nelems].heaptids[elems[nelems].ntids++] = etup->heaptids[t];
+			heaptids += elems[nelems].ntids;
+			ndeleted += elems[nelems].deleted;
+			nelems++;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	qsort(elems, nelems, sizeof(CheckElement), CompareElements);
+
+	/* entry point */
+	if (nelems - ndeleted > 0 || ItemPointerIsValid(&meta.entry))
+	{
+		CheckElement *entry = FindElement(elems, nelems, &meta.entry);
+
+		if (entry == NULL)
+			Corrupt(index, "entry point (%u,%u) is not an element",
+					ItemPointerGetBlockNumber(&meta.entry), ItemPointerGetOffsetNumber(&meta.entry));
+		if (entry->level != meta.entry_level)
+			Corrupt(index, "entry point has level %d, the metapage says %d",
+					entry->level, meta.entry_level);
+	}
+
+	/* neighbour lists, and reachability on layer 0 */
+	reached = VsTidSetCreate(CurrentMemoryContext, nelems + 1);
+	reachable_rows = VsTidSetCreate(CurrentMemoryContext, heaptids + 1);
+	queue = palloc(sizeof(uint64) * (nelems + 1));
+	if (ItemPointerIsValid(&meta.entry))
+	{
+		queue[qtail++] = VsTidToKey(&meta.entry);
+		VsTidSetAdd(reached, queue[0]);
+	}
+	for (int i = 0; i < nelems; i++)
+	{
+		CheckElement *e = &elems[i];
+		HnswNeighborTuple ntup = ReadNeighborTuple(index, e, meta.m);
+
+		for (int lc = 0; lc <= e->level; lc++)
+		{
+			int			start = HNSW_LAYER_START(lc, meta.m);
+			int			slots = HNSW_LAYER_SLOTS(lc, meta.m);
+
+			for (int s = 0; s < slots; s++)
+			{
+				ItemPointer n = &ntup->tids[start + s];
+				CheckElement *ne;
+
+				if (!ItemPointerIsValid(n))
+					continue;
+				ne = FindElement(elems, nelems, n);
+				if (ne == NULL)
+					Corrupt(index, "element (%u,%u) links on layer %d to (%u,%u), which is not an element",
+							ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid), lc,
+							ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
+				if (ne == e)
+					Corrupt(index, "element (%u,%u) links to itself on layer %d",
+							ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid), lc);
+				if (ne->level < lc)
+					Corrupt(index, "element (%u,%u) links on layer %d to an element of level %d",
+							ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid),
+							lc, ne->level);
+				for (int s2 = 0; s2 < s; s2++)
+					if (ItemPointerEquals(&ntup->tids[start + s2], n))
+						Corrupt(index, "element (%u,%u) links twice to (%u,%u) on layer %d",
+								ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid),
+								ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n), lc);
+				if (ne->deleted && !e->deleted)
+					Corrupt(index, "element (%u,%u) links on layer %d to deleted element (%u,%u)",
+							ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid), lc,
+							ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
+			}
+		}
+		pfree(ntup);
+	}
+	while (qhead < qtail)
+	{
+		ItemPointerData tid;
+		CheckElement *e;
+		HnswNeighborTuple ntup;
+
+		CHECK_FOR_INTERRUPTS();
+		VsKeyToTid(queue[qhead++], &tid);
+		e = FindElement(elems, nelems, &tid);
+		for (int t = 0; t < e->ntids; t++)
+			VsTidSetAdd(reachable_rows, VsTidToKey(&e->heaptids[t]));
+		ntup = ReadNeighborTuple(index, e, meta.m);
+		for (int s = 0; s < HNSW_LAYER_SLOTS(0, meta.m); s++)
+		{
+			uint64		key;
+
+			if (!ItemPointerIsValid(&ntup->tids[s]))
+				continue;
+			key = VsTidToKey(&ntup->tids[s]);
+			if (VsTidSetAdd(reached, key))
+				queue[qtail++] = key;
+		}
+		pfree(ntup);
+	}
+	for (int i = 0; i < nelems; i++)
+		if (!elems[i].deleted && !VsTidSetContains(reached, VsTidToKey(&elems[i].tid)))
+			Corrupt(index, "element (%u,%u) is not reachable from the entry point",
+					ItemPointerGetBlockNumber(&elems[i].tid), ItemPointerGetOffsetNumber(&elems[i].tid));
+
+	/* every visible heap row with an indexable value is reachable */
+	if (index->rd_index->indkey.values[0] != 0)
+	{
+		AttrNumber	attno = index->rd_index->indkey.values[0];
+		HnswMetric	metric;
+		TableScanDesc scan;
+		TupleTableSlot *slot = table_slot_create(heap, NULL);
+		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+		HnswInitMetric(index, &metric);
+		scan = table_beginscan(heap, snapshot, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		value;
+			HeapTuple	htup;
+
+			CHECK_FOR_INTERRUPTS();
+			/* a heap-only tuple is reached through the root of its HOT chain */
+			htup = ExecFetchSlotHeapTuple(slot, false, NULL);
+			if (HeapTupleIsHeapOnly(htup))
+				continue;
+			value = slot_getattr(slot, attno, &isnull);
+			if (isnull)
+				continue;
+			if (metric.normproc != NULL &&
+				HnswPrepareVector(&metric, value, 0) == NULL)
+				continue;
+			live++;
+			if (!VsTidSetContains(reachable_rows, VsTidToKey(&slot->tts_tid)))
+				Corrupt(index, "heap row (%u,%u) is not reachable in the index",
+						ItemPointerGetBlockNumber(&slot->tts_tid),
+						ItemPointerGetOffsetNumber(&slot->tts_tid));
+		}
+		table_endscan(scan);
+		UnregisterSnapshot(snapshot);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	else
+		live = -1;				/* expression index: not checked */
+
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(nelems - ndeleted);
+	values[1] = Int64GetDatum(heaptids);
+	values[2] = Int64GetDatum(ndeleted);
+	values[3] = Int64GetDatum(live);
+	if (live < 0)
+		nulls[3] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswgraph.c
+ *	  The HNSW algorithm: level sampling, best-first layer search and the
+ *	  neighbour-selection heuristic.
+ *
+ * Design: pure algorithm over HnswGraphOps callbacks, with no knowledge of
+ * pages or of the build's arrays, so one implementation serves the
+ * in-memory build, inserts and scans (Malkov & Yashunin, "Efficient and
+ * robust approximate nearest neighbor search using Hierarchical Navigable
+ * Small World graphs", algorithms 2 and 4).
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswgraph.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+
+/*
+ * HnswRandomLevel draws an element's top layer from the geometric
+ * distribution with normalisation factor 1/ln(m), capped at HNSW_MAX_LEVEL.
+ */
+int
+HnswRandomLevel(int m)
+{
+	double		u = 1.0 - pg_prng_double(&pg_global_prng_state);	/* (0, 1] */
+	double		level = -log(u) / log((double) m);
+
+	return (int) Min(level, (double) HNSW_MAX_LEVEL);
+}
+
+/*
+ * HnswSearchLayer runs the best-first search of one layer from the given
+ * entries (already visited, distances known) and leaves the ef closest
+ * elements found in result, a max-heap the caller created empty.
+ * Allocates in CurrentMemoryContext; the caller resets it.
+ */
+void
+HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
+				const VsHeapEntry *entries, int nentries,
+				int ef, int lc, int m, VsHeap *result)
+{
+	VsHeap		cand;
+	int			maxn = HNSW_LAYER_SLOTS(lc, m);
+	uint64	   *nbrs = palloc(sizeof(uint64) * maxn);
+
+	VsHeapInit(&cand, Max(ef * 2, nentries), false);
+	for (int i = 0; i < nentries; i++)
+	{
+		VsHeapPush(&cand, entries[i].dist, entries[i].id);
+		VsHeapPush(result, entries[i].dist, entries[i].id);
+		if (result->count > ef)
+			VsHeapPop(result);
+	}
+
+	while (cand.count > 0)
+	{
+		VsHeapEntry c = *VsHeapTop(&cand);
+		int			n;
+
+		if (result->count >= ef && c.dist > VsHeapTop(result)->dist)
+			break;
+		VsHeapPop(&cand);
+		CHECK_FOR_INTERRUPTS();
+
+		n = ops->neighbors(ctx, c.id, lc, nbrs, maxn);
+		for (int i = 0; i < n; i++)
+		{
+			float		d;
+
+			if (!ops->visit(ctx, nbrs[i]))
+				continue;
+			if (!ops->distance(ctx, nbrs[i], &d))
+				continue;
+			if (result->count < ef || d < VsHeapTop(result)->dist)
+			{
+				VsHeapPush(&cand, d, nbrs[i]);
+				VsHeapPush(result, d, nbrs[i]);
+				if (result->count > ef)
+					VsHeapPop(result);
+			}
+		}
+	}
+	pfree(cand.items);
+	pfree(nbrs);
+}
+
+/*
+ * HnswHeapToSorted empties a max-heap into a palloc'd array in ascending
+ * distance order.
+ */
+VsHeapEntry *
+HnswHeapToSorted(VsHeap *heap, int *count)
+{
+	int			n = heap->count;
+	VsHeapEntry *out = palloc(sizeof(VsHeapEntry) * Max(n, 1));
+
+	Assert(heap->max);
+	for (int i = n - 1; i >= 0; i--)
+		out[i] = VsHeapPop(heap);
+	*count = n;
+	return out;
+}
+
+/*
+ * HnswSelectNeighbors applies the heuristic of algorithm 4: walking the
+ * candidates from the closest, keep one only if it is closer to the new
+ * element than to every neighbour kept so far.  This spreads links across
+ * directions and keeps clustered data connected.  Writes at most max
+ * entries to out and returns how many.
+ */
+int
+HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
+					const VsHeapEntry *sorted, int ncands, int max,
+					VsHeapEntry *out)
+{
+	int			count = 0;
+
+	for (int i = 0; i < ncands && count < max; i++)
+	{
+		bool		keep = true;
+
+		for (int j = 0; j < count; j++)
+		{
+			if (ops->pair_distance(ctx, sorted[i].id, out[j].id) < sorted[i].dist)
+			{
+				keep = false;
+				break;
+			}
+		}
+		if (keep)
+			out[count++] = sorted[i];
+	}
+	return count;
+}

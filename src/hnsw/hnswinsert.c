@@ -1,0 +1,582 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswinsert.c
+ *	  aminsert for vsearch_hnsw: add one vector to the graph on disk.
+ *
+ * Design: an insert searches the graph without locks held across pages,
+ * writes the new element and its neighbour tuple in one WAL record, then
+ * adds each back-link in a record of its own, and last moves the entry
+ * point if the element is the new top.  Every state between records is a
+ * valid graph: an element not yet linked from others is merely harder to
+ * reach until its back-links land.  Inserts hold HNSW_UPDATE_LOCK in share
+ * mode; vacuum takes it exclusively while it unlinks and frees elements,
+ * so an insert never links to an element being freed.
+ *
+ * Lock order: metapage before a data page (first element only); otherwise
+ * one data page at a time, except a page just added to the relation,
+ * which no other backend can reach yet.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswinsert.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* ---------- writing the element ---------- */
+
+/*
+ * FormTuples builds the element tuple and an empty neighbour tuple for a
+ * new element of the given level (palloc'd).
+ */
+static void
+FormTuples(Vector *vec, int level, int m, ItemPointer heaptid,
+		   HnswElementTuple *etup, Size *esize, HnswNeighborTuple *ntup, Size *nsize)
+{
+	int			slots = HNSW_NEIGHBOR_SLOTS(level, m);
+
+	*esize = HNSW_ELEMENT_TUPLE_SIZE(vec->dim);
+	*etup = palloc0(*esize);
+	(*etup)->type = HNSW_ELEMENT_TUPLE;
+	(*etup)->level = level;
+	(*etup)->heaptids[0] = *heaptid;
+	for (int t = 1; t < HNSW_HEAPTIDS; t++)
+		ItemPointerSetInvalid(&(*etup)->heaptids[t]);
+	memcpy(&(*etup)->vec, vec, VARSIZE(vec));
+
+	*nsize = HNSW_NEIGHBOR_TUPLE_SIZE(level, m);
+	*ntup = palloc0(*nsize);
+	(*ntup)->type = HNSW_NEIGHBOR_TUPLE;
+	(*ntup)->count = slots;
+	for (int s = 0; s < slots; s++)
+		ItemPointerSetInvalid(&(*ntup)->tids[s]);
+}
+
+/*
+ * TryPlaceOnPage adds the neighbour tuple and then the element tuple
+ * (which names it) to an exclusively locked page inside edit.  Returns
+ * false, leaving the page untouched, when they do not both fit.
+ */
+static bool
+TryPlaceOnPage(Page page, BlockNumber blkno, HnswElementTuple etup, Size esize,
+			   HnswNeighborTuple ntup, Size nsize, ItemPointer elemtid)
+{
+	OffsetNumber noff,
+				eoff;
+
+	if (PageGetFreeSpace(page) < MAXALIGN(esize) + MAXALIGN(nsize) + sizeof(ItemIdData))
+	{
+		/* perhaps freed tuples can take them; check on a scratch copy */
+		PGAlignedBlock scratch;
+
+		memcpy(scratch.data, page, BLCKSZ);
+		if (!HnswPageAddTuple((Page) scratch.data, (Item) ntup, nsize, &noff))
+			return false;
+		ItemPointerSet(&etup->neighbortid, blkno, noff);
+		if (!HnswPageAddTuple((Page) scratch.data, (Item) etup, esize, &eoff))
+			return false;
+	}
+	if (!HnswPageAddTuple(page, (Item) ntup, nsize, &noff))
+		elog(ERROR, "could not add neighbour tuple to index page %u", blkno);
+	ItemPointerSet(&etup->neighbortid, blkno, noff);
+	if (!HnswPageAddTuple(page, (Item) etup, esize, &eoff))
+		elog(ERROR, "could not add element tuple to index page %u", blkno);
+	ItemPointerSet(elemtid, blkno, eoff);
+	return true;
+}
+
+/*
+ * WriteElement stores a new element and its neighbour tuple and returns
+ * the element's TID.  It tries, in order, a page the free space map
+ * offers, insert_page (the metapage's hint), and new pages; the two tuples
+ * always land in one WAL record.  Returns the block of a page it added to
+ * the index, or InvalidBlockNumber; the caller records it in the metapage.
+ * Takes no metapage lock, so the caller may hold one.
+ */
+static BlockNumber
+WriteElement(Relation index, bool wal, BlockNumber insert_page,
+			 HnswElementTuple etup, Size esize,
+			 HnswNeighborTuple ntup, Size nsize, ItemPointer elemtid)
+{
+	Size		need = MAXALIGN(esize) + MAXALIGN(nsize) + 2 * sizeof(ItemIdData);
+	Size		empty = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));
+	BlockNumber tries[2];
+	BlockNumber newblk;
+	HnswEdit	edit;
+	Buffer		buf,
+				nbuf;
+	Page		page,
+				npage;
+	OffsetNumber off;
+
+	if (need <= empty)
+	{
+		tries[0] = GetPageWithFreeSpace(index, need);
+		tries[1] = insert_page;
+		for (int i = 0; i < 2; i++)
+		{
+			if (tries[i] == InvalidBlockNumber || tries[i] == HNSW_METAPAGE_BLKNO ||
+				(i == 1 && tries[1] == tries[0]))
+				continue;
+			buf = ReadBuffer(index, tries[i]);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			HnswEditBegin(&edit, index, wal);
+			page = HnswEditPage(&edit, buf, false);
+			if (!PageIsNew(page) &&
+				(HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS) &&
+				TryPlaceOnPage(page, tries[i], etup, esize, ntup, nsize, elemtid))
+			{
+				HnswEditFinish(&edit);
+				if (i == 0)
+					RecordPageWithFreeSpace(index, tries[i], PageGetFreeSpace(BufferGetPage(buf)));
+				UnlockReleaseBuffer(buf);
+				return InvalidBlockNumber;
+			}
+			HnswEditAbort(&edit);
+			if (i == 0)
+				RecordPageWithFreeSpace(index, tries[i], PageGetFreeSpace(BufferGetPage(buf)));
+			UnlockReleaseBuffer(buf);
+		}
+
+		/* a new page for both */
+		buf = HnswNewBuffer(index);
+		HnswEditBegin(&edit, index, wal);
+		page = HnswEditPage(&edit, buf, true);
+		HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		if (!TryPlaceOnPage(page, BufferGetBlockNumber(buf), etup, esize, ntup, nsize, elemtid))
+			elog(ERROR, "could not place a new element on an empty index page");
+		HnswEditFinish(&edit);
+	}
+	else
+	{
+		/* too big to share a page: one new page each, one record */
+		buf = HnswNewBuffer(index);
+		nbuf = HnswNewBuffer(index);
+		HnswEditBegin(&edit, index, wal);
+		page = HnswEditPage(&edit, buf, true);
+		npage = HnswEditPage(&edit, nbuf, true);
+		HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		HnswInitPage(npage, HNSW_PAGE_ELEMENTS);
+		off = PageAddItem(npage, (Item) ntup, nsize, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+			elog(ERROR, "could not add neighbour tuple to an empty index page");
+		ItemPointerSet(&etup->neighbortid, BufferGetBlockNumber(nbuf), off);
+		off = PageAddItem(page, (Item) etup, esize, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vector is too large for a vsearch_hnsw index page")));
+		ItemPointerSet(elemtid, BufferGetBlockNumber(buf), off);
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(nbuf);
+	}
+
+	newblk = BufferGetBlockNumber(buf);
+	UnlockReleaseBuffer(buf);
+	return newblk;
+}
+
+/* SetInsertPage records a page WriteElement added as the metapage's hint. */
+static void
+SetInsertPage(Relation index, bool wal, BlockNumber newblk)
+{
+	Buffer		mbuf;
+	HnswEdit	edit;
+	Page		page;
+
+	if (newblk == InvalidBlockNumber)
+		return;
+	mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, index, wal);
+	page = HnswEditPage(&edit, mbuf, false);
+	HnswPageGetMeta(page)->insert_page = newblk;
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(mbuf);
+}
+
+/*
+ * AddBackLink makes newtid a neighbour of element n on layer lc.  With a
+ * free slot it is simply added; a full list is re-selected by the
+ * heuristic among its members and the newcomer (distances computed with no
+ * lock held), then written only if the list did not change meanwhile.
+ */
+static void
+AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *newvec, int lc)
+{
+	int			m = ctx->m;
+	int			cap = HNSW_LAYER_SLOTS(lc, m);
+	int			start = HNSW_LAYER_START(lc, m);
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		ItemPointerData ntid,
+					nbrtid;
+		ItemPointerData current[2 * HNSW_MAX_M];
+		int			ncur;
+		ItemPointerData replacement[2 * HNSW_MAX_M];
+		int			nrepl = 0;
+		bool		full;
+		Buffer		buf;
+		HnswEdit	edit;
+		Page		page;
+		HnswNeighborTuple ntup;
+		OffsetNumber off;
+		bool		done = false;
+
+		VsKeyToTid(n, &ntid);
+		ItemPointerSetInvalid(&nbrtid);
+		ncur = HnswLoadNeighbors(ctx->index, &ntid, lc, m, current, &nbrtid);
+		if (ncur == 0 && !ItemPointerIsValid(&nbrtid))
+			return;				/* element gone */
+		for (int i = 0; i < ncur; i++)
+			if (ItemPointerEquals(&current[i], newtid))
+				return;
+		full = (ncur >= cap);
+
+		if (full)
+		{
+			HnswVecCache cv;
+			Vector	   *nvec;
+			int			nlevel;
+			VsHeapEntry cands[2 * HNSW_MAX_M + 1];
+			VsHeapEntry chosen[2 * HNSW_MAX_M];
+			int			ncands = 0;
+			int			nchosen;
+
+			HnswVecCacheInit(&cv, ctx, 2 * HNSW_MAX_M + 2);
+			nvec = HnswLoadVector(ctx->index, &ntid, &nlevel);
+			if (nvec == NULL)
+				return;
+			for (int i = 0; i <= ncur; i++)
+			{
+				Vector	   *v = i < ncur ? HnswVecCacheGet(&cv, VsTidToKey(&current[i])) : newvec;
+
+				if (v == NULL)
+					continue;
+				cands[ncands].id = i < ncur ? VsTidToKey(&current[i]) : VsTidToKey(newtid);
+				cands[ncands].dist = HnswDistance(&ctx->metric, nvec, v);
+				ncands++;
+			}
+			HnswVecCachePut(&cv, VsTidToKey(newtid), newvec);
+			HnswSortEntries(cands, ncands);
+			nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cv, cands, ncands, cap, chosen);
+			for (int i = 0; i < nchosen; i++)
+				VsKeyToTid(chosen[i].id, &replacement[nrepl++]);
+			/* the newcomer lost: nothing to write */
+			{
+				bool		kept = false;
+
+				for (int i = 0; i < nrepl; i++)
+					if (ItemPointerEquals(&replacement[i], newtid))
+						kept = true;
+				if (!kept)
+					return;
+			}
+		}
+
+		buf = ReadBuffer(ctx->index, ItemPointerGetBlockNumber(&nbrtid));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswEditBegin(&edit, ctx->index, wal);
+		page = HnswEditPage(&edit, buf, false);
+		off = ItemPointerGetOffsetNumber(&nbrtid);
+		ntup = (off <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, off))) ?
+			(HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, off)) : NULL;
+		if (ntup != NULL && ntup->type == HNSW_NEIGHBOR_TUPLE &&
+			start + cap <= ntup->count)
+		{
+			/* the list as it is now, valid slots in order */
+			ItemPointerData now[2 * HNSW_MAX_M];
+			int			nnow = 0;
+			int			freeslot = -1;
+
+			for (int i = 0; i < cap; i++)
+			{
+				if (ItemPointerIsValid(&ntup->tids[start + i]))
+					now[nnow++] = ntup->tids[start + i];
+				else if (freeslot < 0)
+					freeslot = i;
+			}
+			if (freeslot >= 0)
+			{
+				ntup->tids[start + freeslot] = *newtid;
+				done = true;
+			}
+			else if (full && nnow == ncur &&
+					 memcmp(now, current, sizeof(ItemPointerData) * ncur) == 0)
+			{
+				for (int i = 0; i < cap; i++)
+				{
+					if (i < nrepl)
+						ntup->tids[start + i] = replacement[i];
+					else
+						ItemPointerSetInvalid(&ntup->tids[start + i]);
+				}
+				done = true;
+			}
+		}
+		if (done)
+			HnswEditFinish(&edit);
+		else
+			HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+		if (done || ntup == NULL)
+			return;
+	}
+}
+
+/*
+ * TryAddHeapTid adds heaptid to the element at tid if it still holds
+ * exactly vec and has a free slot; returns true if it did.
+ */
+static bool
+TryAddHeapTid(Relation index, bool wal, ItemPointer tid, Vector *vec, ItemPointer heaptid)
+{
+	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	HnswEdit	edit;
+	Page		page;
+	ItemId		iid;
+	HnswElementTuple etup;
+	bool		done = false;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, index, wal);
+	page = HnswEditPage(&edit, buf, false);
+	iid = PageGetItemId(page, ItemPointerGetOffsetNumber(tid));
+	etup = (HnswElementTuple) PageGetItem(page, iid);
+	if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted &&
+		etup->vec.dim == vec->dim &&
+		memcmp(etup->vec.x, vec->x, sizeof(float) * vec->dim) == 0)
+	{
+		for (int t = 0; t < HNSW_HEAPTIDS; t++)
+		{
+			if (!ItemPointerIsValid(&etup->heaptids[t]))
+			{
+				etup->heaptids[t] = *heaptid;
+				done = true;
+				break;
+			}
+		}
+	}
+	if (done)
+		HnswEditFinish(&edit);
+	else
+		HnswEditAbort(&edit);
+	UnlockReleaseBuffer(buf);
+	return done;
+}
+
+/*
+ * InsertFirst writes the first element of an empty index while holding
+ * the metapage lock, so two first inserts cannot both become the entry.
+ * Returns false (nothing written) if the index is no longer empty.
+ */
+static bool
+InsertFirst(Relation index, bool wal, Vector *vec, ItemPointer heaptid, int level, int m)
+{
+	Buffer		mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPage meta;
+	HnswElementTuple etup;
+	HnswNeighborTuple ntup;
+	Size		esize,
+				nsize;
+	ItemPointerData tid;
+	HnswEdit	edit;
+	Page		page;
+	BlockNumber newblk;
+
+	LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(mbuf));
+	if (ItemPointerIsValid(&meta->entry))
+	{
+		UnlockReleaseBuffer(mbuf);
+		return false;
+	}
+	FormTuples(vec, level, m, heaptid, &etup, &esize, &ntup, &nsize);
+	newblk = WriteElement(index, wal, meta->insert_page, etup, esize, ntup, nsize, &tid);
+	HnswEditBegin(&edit, index, wal);
+	page = HnswEditPage(&edit, mbuf, false);
+	if (newblk != InvalidBlockNumber)
+		HnswPageGetMeta(page)->insert_page = newblk;
+	HnswPageGetMeta(page)->entry = tid;
+	HnswPageGetMeta(page)->entry_level = level;
+	HnswPageGetMeta(page)->elements++;
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(mbuf);
+	return true;
+}
+
+/*
+ * HnswInsertVector adds a prepared vector (dimensions checked, normalised)
+ * for heaptid.  building: called from a build that ran out of memory; no
+ * WAL (the build logs every page at the end) and no locks needed.
+ * Allocates in CurrentMemoryContext; the caller resets it.
+ */
+void
+HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building)
+{
+	bool		wal = RelationNeedsWAL(index) && !building;
+	HnswMetaPageData meta;
+	HnswDiskCtx ctx;
+	VsHeapEntry ep;
+	VsHeapEntry *eps;
+	int			neps;
+	bool		found;
+	int			level;
+	int			top;
+	VsHeapEntry *layers[HNSW_MAX_LEVEL + 1];
+	int			nlayer[HNSW_MAX_LEVEL + 1];
+	HnswElementTuple etup;
+	HnswNeighborTuple ntup;
+	Size		esize,
+				nsize;
+	ItemPointerData newtid;
+	HnswVecCache cv;
+	VsHeapEntry *chosen[HNSW_MAX_LEVEL + 1];
+	int			nchosen[HNSW_MAX_LEVEL + 1];
+
+	HnswReadMeta(index, &meta);
+	HnswDiskCtxInit(&ctx, index, vec);
+	level = HnswRandomLevel(ctx.m);
+
+	HnswLoadEntry(&ctx, &meta, &ep, &found);
+	if (!found)
+	{
+		if (InsertFirst(index, wal, vec, heaptid, level, ctx.m))
+			return;
+		HnswReadMeta(index, &meta);
+		VsTidSetReset(ctx.visited);
+		HnswLoadEntry(&ctx, &meta, &ep, &found);
+		if (!found)
+			elog(ERROR, "vsearch_hnsw index \"%s\" has an unreadable entry point",
+				 RelationGetRelationName(index));
+	}
+
+	eps = &ep;
+	neps = 1;
+	for (int lc = meta.entry_level; lc > level; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, 2, true);
+		HnswSearchLayer(&HnswDiskOps, &ctx, eps, neps, 1, lc, ctx.m, &w);
+		ep = *VsHeapTop(&w);
+		eps = &ep;
+		pfree(w.items);
+		VsTidSetReset(ctx.visited);
+		VsTidSetAdd(ctx.visited, ep.id);
+	}
+	top = Min(level, meta.entry_level);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, meta.ef_construction + 1, true);
+		HnswSearchLayer(&HnswDiskOps, &ctx, eps, neps, meta.ef_construction, lc, ctx.m, &w);
+		layers[lc] = HnswHeapToSorted(&w, &nlayer[lc]);
+		eps = layers[lc];
+		neps = nlayer[lc];
+		VsTidSetReset(ctx.visited);
+		for (int i = 0; i < neps; i++)
+			VsTidSetAdd(ctx.visited, eps[i].id);
+	}
+
+	/* an exact duplicate of the closest element takes the heap TID */
+	if (nlayer[0] > 0)
+	{
+		ItemPointerData ctid;
+
+		VsKeyToTid(layers[0][0].id, &ctid);
+		if (TryAddHeapTid(index, wal, &ctid, vec, heaptid))
+			return;
+	}
+
+	/* choose the neighbours of every layer, then write the element with them */
+	FormTuples(vec, level, ctx.m, heaptid, &etup, &esize, &ntup, &nsize);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		int			start = HNSW_LAYER_START(lc, ctx.m);
+
+		CHECK_FOR_INTERRUPTS();
+		HnswVecCacheInit(&cv, &ctx, nlayer[lc] + 1);
+		chosen[lc] = palloc(sizeof(VsHeapEntry) * HNSW_LAYER_SLOTS(lc, ctx.m));
+		nchosen[lc] = HnswSelectNeighbors(&HnswVecCacheOps, &cv, layers[lc], nlayer[lc],
+										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc]);
+		for (int i = 0; i < nchosen[lc]; i++)
+			VsKeyToTid(chosen[lc][i].id, &ntup->tids[start + i]);
+	}
+	SetInsertPage(index, wal,
+				  WriteElement(index, wal, meta.insert_page, etup, esize, ntup, nsize, &newtid));
+
+	/* link back from each neighbour, one record each */
+	for (int lc = top; lc >= 0; lc--)
+	{
+		for (int i = 0; i < nchosen[lc]; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			AddBackLink(&ctx, wal, chosen[lc][i].id, &newtid, vec, lc);
+		}
+	}
+
+	/* a new top element becomes the entry point */
+	if (level > meta.entry_level)
+	{
+		Buffer		mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		HnswEdit	edit;
+		Page		page;
+
+		LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+		HnswEditBegin(&edit, index, wal);
+		page = HnswEditPage(&edit, mbuf, false);
+		if (HnswPageGetMeta(page)->entry_level < level)
+		{
+			HnswPageGetMeta(page)->entry = newtid;
+			HnswPageGetMeta(page)->entry_level = level;
+		}
+		HnswPageGetMeta(page)->elements++;
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(mbuf);
+	}
+}
+
+/*
+ * hnswinsert is aminsert.  NULLs and vectors a normalising opclass cannot
+ * use (zero vectors under cosine) are not indexed.
+ */
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   struct IndexInfo *indexInfo)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+	HnswMetric	metric;
+	Vector	   *vec;
+
+	if (isnull[0])
+		return false;
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	HnswInitMetric(index, &metric);
+	vec = HnswPrepareVector(&metric, values[0],
+							TupleDescAttr(RelationGetDescr(index), 0)->atttypmod);
+	if (vec != NULL)
+	{
+		LockPage(index, HNSW_UPDATE_LOCK, ShareLock);
+		HnswInsertVector(index, vec, heap_tid, false);
+		UnlockPage(index, HNSW_UPDATE_LOCK, ShareLock);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}

@@ -1,0 +1,332 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswscan.c
+ *	  Ordered index scan for vsearch_hnsw: ORDER BY vector <op> query.
+ *
+ * Design: the layer-0 search is resumable.  A round runs the best-first
+ * search with a result window of ef elements and returns the window's
+ * elements in distance order; when the executor asks for more (a LIMIT
+ * above ef_search, rows removed by a WHERE clause), the next round widens
+ * the window by ef_search and continues from where the search stopped:
+ * every element found is kept (window, overflow or candidate heap), so
+ * nothing is searched twice and nothing is lost.  The scan ends only when
+ * every element reachable from the entry point was returned, so LIMIT is
+ * never silently capped.  Order is exact within a round; an element found
+ * in a later round can be closer than one already returned (rare, and
+ * shown in the README).
+ *
+ * Memory: about 50 bytes per element visited (visited set and heaps),
+ * in a per-scan context freed at rescan and end of scan.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswscan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+typedef struct HnswScanOpaqueData
+{
+	MemoryContext scanCtx;		/* reset at every rescan */
+	bool		started;
+	bool		done;
+	HnswDiskCtx disk;
+	VsHeap		cand;			/* unexpanded elements, closest first */
+	VsHeap		window;			/* the ef closest found, farthest first */
+	VsHeap		overflow;		/* found but outside the window, closest first */
+	VsTidSet   *emitted;
+	int			ef;				/* current window size */
+	VsHeapEntry *batch;			/* elements to return, closest first */
+	int			nbatch;
+	int			batchpos;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+	int			nheaptids;
+	int			heaptidpos;
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/* hnswbeginscan is ambeginscan: state lives until hnswendscan. */
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	so->scanCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw scan",
+										ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	return scan;
+}
+
+/*
+ * hnswrescan is amrescan: remembers the ORDER BY argument (the query
+ * vector); the search starts at the first hnswgettuple.
+ */
+void
+hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old;
+	Vector	   *query = NULL;
+
+	MemoryContextReset(so->scanCtx);
+	so->started = false;
+	so->done = false;
+	so->batch = NULL;
+	so->nbatch = so->batchpos = 0;
+	so->nheaptids = so->heaptidpos = 0;
+
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+
+	old = MemoryContextSwitchTo(so->scanCtx);
+	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
+	{
+		HnswMetric	metric;
+
+		HnswInitMetric(scan->indexRelation, &metric);
+		query = HnswPrepareVector(&metric, scan->orderByData[0].sk_argument,
+								  TupleDescAttr(RelationGetDescr(scan->indexRelation), 0)->atttypmod);
+	}
+	/* NULL query or a zero vector under cosine: nothing is close to it */
+	if (query == NULL)
+		so->done = true;
+	else
+		HnswDiskCtxInit(&so->disk, scan->indexRelation, query);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * StartSearch reads the entry point and descends greedily to layer 1; the
+ * closest element found seeds the layer-0 search.
+ */
+static void
+StartSearch(HnswScanOpaque so)
+{
+	HnswMetaPageData meta;
+	VsHeapEntry ep;
+	bool		found;
+
+	HnswReadMeta(so->disk.index, &meta);
+	so->disk.deleted = VsTidSetCreate(CurrentMemoryContext, 64);
+	HnswLoadEntry(&so->disk, &meta, &ep, &found);
+	if (!found)
+	{
+		so->done = true;
+		return;
+	}
+	for (int lc = meta.entry_level; lc > 0; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, 2, true);
+		HnswSearchLayer(&HnswDiskOps, &so->disk, &ep, 1, 1, lc, so->disk.m, &w);
+		ep = *VsHeapTop(&w);
+		pfree(w.items);
+		/* each layer is searched afresh from the element found above */
+		VsTidSetReset(so->disk.visited);
+		VsTidSetAdd(so->disk.visited, ep.id);
+	}
+	VsHeapInit(&so->cand, 256, false);
+	VsHeapInit(&so->window, hnsw_ef_search + 1, true);
+	VsHeapInit(&so->overflow, 256, false);
+	so->emitted = VsTidSetCreate(CurrentMemoryContext, 256);
+	VsHeapPush(&so->cand, ep.dist, ep.id);
+	VsHeapPush(&so->window, ep.dist, ep.id);
+	so->ef = 0;
+}
+
+/*
+ * NextRound widens the window by ef_search, continues the layer-0 search
+ * and collects the window's elements not returned yet into so->batch.
+ */
+static void
+NextRound(HnswScanOpaque so)
+{
+	int			maxn = HNSW_LAYER_SLOTS(0, so->disk.m);
+	uint64	   *nbrs = palloc(sizeof(uint64) * maxn);
+	VsHeapEntry *batch;
+	int			nbatch = 0;
+
+	so->ef += hnsw_ef_search;
+	while (so->window.count < so->ef && so->overflow.count > 0)
+	{
+		VsHeapEntry e = VsHeapPop(&so->overflow);
+
+		VsHeapPush(&so->window, e.dist, e.id);
+	}
+
+	while (so->cand.count > 0)
+	{
+		VsHeapEntry c = *VsHeapTop(&so->cand);
+		int			n;
+
+		if (so->window.count >= so->ef && c.dist > VsHeapTop(&so->window)->dist)
+			break;
+		VsHeapPop(&so->cand);
+		CHECK_FOR_INTERRUPTS();
+
+		n = HnswDiskOps.neighbors(&so->disk, c.id, 0, nbrs, maxn);
+		for (int i = 0; i < n; i++)
+		{
+			float		d;
+
+			if (!HnswDiskOps.visit(&so->disk, nbrs[i]))
+				continue;
+			if (!HnswDiskOps.distance(&so->disk, nbrs[i], &d))
+				continue;
+			VsHeapPush(&so->cand, d, nbrs[i]);
+			if (so->window.count < so->ef || d < VsHeapTop(&so->window)->dist)
+			{
+				VsHeapPush(&so->window, d, nbrs[i]);
+				if (so->window.count > so->ef)
+				{
+					VsHeapEntry out = VsHeapPop(&so->window);
+
+					VsHeapPush(&so->overflow, out.dist, out.id);
+				}
+			}
+			else
+				VsHeapPush(&so->overflow, d, nbrs[i]);
+		}
+	}
+	pfree(nbrs);
+
+	/* the window's new elements, closest first */
+	batch = palloc(sizeof(VsHeapEntry) * Max(so->window.count, 1));
+	for (int i = 0; i < so->window.count; i++)
+	{
+		VsHeapEntry *e = &so->window.items[i];
+
+		if (VsTidSetContains(so->emitted, e->id))
+			continue;
+		VsTidSetAdd(so->emitted, e->id);
+		if (VsTidSetContains(so->disk.deleted, e->id))
+			continue;
+		batch[nbatch++] = *e;
+	}
+	for (int i = 1; i < nbatch; i++)
+	{
+		VsHeapEntry x = batch[i];
+		int			j = i - 1;
+
+		while (j >= 0 && batch[j].dist > x.dist)
+		{
+			batch[j + 1] = batch[j];
+			j--;
+		}
+		batch[j + 1] = x;
+	}
+	if (so->batch)
+		pfree(so->batch);
+	so->batch = batch;
+	so->nbatch = nbatch;
+	so->batchpos = 0;
+
+	/* nothing left anywhere: every reachable element was returned */
+	if (nbatch == 0 && so->cand.count == 0 && so->overflow.count == 0)
+		so->done = true;
+}
+
+/*
+ * LoadHeapTids copies the heap TIDs of element id (none if it was deleted
+ * or freed since it was found).
+ */
+static void
+LoadHeapTids(HnswScanOpaque so, uint64 id)
+{
+	ItemPointerData tid;
+	Buffer		buf;
+	Page		page;
+	OffsetNumber off;
+
+	so->nheaptids = so->heaptidpos = 0;
+	VsKeyToTid(id, &tid);
+	buf = ReadBuffer(so->disk.index, ItemPointerGetBlockNumber(&tid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	off = ItemPointerGetOffsetNumber(&tid);
+	if (off <= PageGetMaxOffsetNumber(page) && ItemIdIsNormal(PageGetItemId(page, off)))
+	{
+		HnswElementTuple etup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
+
+		if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted)
+			for (int t = 0; t < HNSW_HEAPTIDS; t++)
+				if (ItemPointerIsValid(&etup->heaptids[t]))
+					so->heaptids[so->nheaptids++] = etup->heaptids[t];
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * hnswgettuple is amgettuple: returns the next heap TID in (near) distance
+ * order, widening the search as long as the executor asks.
+ */
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	if (scan->numberOfOrderBys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("vsearch_hnsw indexes only support ORDER BY distance scans"),
+				 errhint("Use the index with ORDER BY column <operator> value LIMIT n.")));
+	if (!IsMVCCSnapshot(scan->xs_snapshot))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("non-MVCC snapshots are not supported with vsearch_hnsw")));
+
+	old = MemoryContextSwitchTo(so->scanCtx);
+	for (;;)
+	{
+		if (so->heaptidpos < so->nheaptids)
+		{
+			scan->xs_heaptid = so->heaptids[so->heaptidpos++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		if (so->batchpos < so->nbatch)
+		{
+			LoadHeapTids(so, so->batch[so->batchpos++].id);
+			continue;
+		}
+		if (so->done)
+			break;
+		if (!so->started)
+		{
+			so->started = true;
+			pgstat_count_index_scan(scan->indexRelation);
+			StartSearch(so);
+			if (so->done)
+				break;
+		}
+		NextRound(so);
+	}
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+/* hnswendscan is amendscan: frees everything the scan allocated. */
+void
+hnswendscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scanCtx);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,643 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswutils.c
+ *	  Options, distance set-up, page and tuple helpers, and the page-level
+ *	  implementation of HnswGraphOps shared by inserts, scans and vacuum.
+ *
+ * Design: every read of an element or neighbour tuple takes the buffer's
+ * share lock only for the time it needs to copy or use the tuple, and
+ * never while holding another buffer lock, so readers and writers can not
+ * deadlock on buffer locks (which have no deadlock detection).
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswutils.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/xloginsert.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "distance/distance.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/smgr.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+/* ---------- options and metric ---------- */
+
+/*
+ * HnswGetOptions returns the index's reloptions, or a static copy of the
+ * defaults when none were given.  The result must not be freed.
+ */
+HnswOptions *
+HnswGetOptions(Relation index)
+{
+	static HnswOptions defaults = {0, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION};
+
+	if (index->rd_options == NULL)
+		return &defaults;
+	return (HnswOptions *) index->rd_options;
+}
+
+/* True if proc is vsearch's own C function named symbol. */
+static bool
+ProcIsOurs(Oid proc, const char *symbol)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(proc));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc form = (Form_pg_proc) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		src,
+					bin;
+
+		if (form->prolang == ClanguageId)
+		{
+			src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+			if (!isnull && strcmp(TextDatumGetCString(src), symbol) == 0)
+			{
+				bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+				result = !isnull && strstr(TextDatumGetCString(bin), "vsearch") != NULL;
+			}
+		}
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * HnswInitMetric looks up the opclass's support functions.  When the
+ * distance function is one of vsearch's kernels it is called directly;
+ * a user-defined opclass goes through fmgr.  FmgrInfos live in the
+ * relcache entry's context (index_getprocinfo).
+ */
+void
+HnswInitMetric(Relation index, HnswMetric *metric)
+{
+	Oid			distoid = index_getprocid(index, 1, HNSW_DISTANCE_PROC);
+
+	metric->distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
+	metric->normproc = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC)) ?
+		index_getprocinfo(index, 1, HNSW_NORM_PROC) : NULL;
+	metric->collation = index->rd_indcollation[0];
+
+	if (ProcIsOurs(distoid, "vs_l2_squared_distance"))
+		metric->kind = HNSW_METRIC_L2SQ;
+	else if (ProcIsOurs(distoid, "vs_negative_inner_product"))
+		metric->kind = HNSW_METRIC_NEG_DOT;
+	else if (ProcIsOurs(distoid, "vs_l1_distance"))
+		metric->kind = HNSW_METRIC_L1;
+	else
+		metric->kind = HNSW_METRIC_FMGR;
+}
+
+/* HnswDistance returns the index-order distance between two vectors. */
+float
+HnswDistance(const HnswMetric *metric, const Vector *a, const Vector *b)
+{
+	switch (metric->kind)
+	{
+		case HNSW_METRIC_L2SQ:
+			return VsL2Squared(a->x, b->x, a->dim);
+		case HNSW_METRIC_NEG_DOT:
+			return -VsDot(a->x, b->x, a->dim);
+		case HNSW_METRIC_L1:
+			return VsL1(a->x, b->x, a->dim);
+		default:
+			return (float) DatumGetFloat8(FunctionCall2Coll(metric->distproc,
+															metric->collation,
+															PointerGetDatum(a),
+															PointerGetDatum(b)));
+	}
+}
+
+/*
+ * HnswPrepareVector returns a palloc'd copy of value ready for the index:
+ * dimensions checked against expect_dim (when > 0) and normalised when the
+ * opclass asks.  Returns NULL for a vector the index does not hold (zero
+ * norm under a normalising opclass).
+ */
+Vector *
+HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim)
+{
+	Vector	   *v = (Vector *) PG_DETOAST_DATUM_COPY(value);
+
+	if (expect_dim > 0 && v->dim != expect_dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", expect_dim, v->dim)));
+	if (metric->normproc != NULL)
+	{
+		double		norm = DatumGetFloat8(FunctionCall1Coll(metric->normproc,
+															metric->collation,
+															PointerGetDatum(v)));
+
+		if (!(norm > 0.0) || isinf(norm))
+			return NULL;
+		for (int i = 0; i < v->dim; i++)
+			v->x[i] = (float) ((double) v->x[i] / norm);
+	}
+	return v;
+}
+
+/* ---------- pages ---------- */
+
+/* HnswInitPage formats an empty page of the given kind. */
+void
+HnswInitPage(Page page, uint16 flags)
+{
+	HnswPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
+	opaque = HnswPageGetOpaque(page);
+	opaque->flags = flags;
+	opaque->page_id = HNSW_PAGE_ID;
+}
+
+/* Fills page with a metapage for an empty index. */
+static void
+FillMetapage(Page page, int dim, int m, int efc)
+{
+	HnswMetaPage meta;
+
+	HnswInitPage(page, HNSW_PAGE_META);
+	meta = HnswPageGetMeta(page);
+	memset(meta, 0, sizeof(HnswMetaPageData));
+	meta->magic = HNSW_MAGIC;
+	meta->version = HNSW_VERSION;
+	meta->dimensions = dim;
+	meta->m = m;
+	meta->ef_construction = efc;
+	ItemPointerSetInvalid(&meta->entry);
+	meta->entry_level = -1;
+	meta->insert_page = InvalidBlockNumber;
+	/* pd_lower past the contents, or a full-page image would drop them */
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+}
+
+/*
+ * HnswWriteEmptyMetapage writes block 0 of fork: through shared buffers for
+ * the main fork (logged when wal), directly with an immediate sync for the
+ * init fork of an unlogged index (always logged, as bloom does).
+ */
+void
+HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal)
+{
+	if (fork == INIT_FORKNUM)
+	{
+		Page		page = (Page) palloc(BLCKSZ);
+
+		FillMetapage(page, dim, m, efc);
+		PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
+		smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO,
+				  (char *) page, true);
+		log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM,
+					HNSW_METAPAGE_BLKNO, page, true);
+		smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+		pfree(page);
+	}
+	else
+	{
+		Buffer		buf = HnswNewBuffer(index);
+		HnswEdit	edit;
+
+		Assert(BufferGetBlockNumber(buf) == HNSW_METAPAGE_BLKNO);
+		HnswEditBegin(&edit, index, wal);
+		FillMetapage(HnswEditPage(&edit, buf, true), dim, m, efc);
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * HnswReadMeta copies the metapage contents, checking magic and version:
+ * an index written by an incompatible version must be rebuilt.
+ */
+void
+HnswReadMeta(Relation index, HnswMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(meta, HnswPageGetMeta(BufferGetPage(buf)), sizeof(HnswMetaPageData));
+	UnlockReleaseBuffer(buf);
+	if (meta->magic != HNSW_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a vsearch_hnsw index",
+						RelationGetRelationName(index))));
+	if (meta->version != HNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" has on-disk format version %u, this vsearch reads version %d",
+						RelationGetRelationName(index), meta->version, HNSW_VERSION),
+				 errhint("REINDEX the index.")));
+}
+
+/*
+ * HnswNewBuffer extends the index by one page and returns it exclusively
+ * locked; the caller formats it (with a full-page image when logged).
+ */
+Buffer
+HnswNewBuffer(Relation index)
+{
+	Buffer		buf;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/* HnswPageFits says whether a tuple of size bytes fits the page's free space. */
+bool
+HnswPageFits(Page page, Size size)
+{
+	return PageGetFreeSpace(page) >= MAXALIGN(size);
+}
+
+/*
+ * HnswPageAddTuple stores item on page, reusing a tuple vacuum freed when
+ * one can take it, else adding a line pointer.  Returns false if the page
+ * has no room.  The page must be exclusively locked (in an edit).
+ */
+bool
+HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno)
+{
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		ItemId		iid = PageGetItemId(page, off);
+
+		if (!ItemIdIsNormal(iid) || *((uint8 *) PageGetItem(page, iid)) != HNSW_FREE_TUPLE)
+			continue;
+		if (ItemIdGetLength(iid) >= size || PageGetExactFreeSpace(page) >= MAXALIGN(size))
+		{
+			if (PageIndexTupleOverwrite(page, off, item, size))
+			{
+				*offno = off;
+				return true;
+			}
+		}
+	}
+	*offno = PageAddItem(page, item, size, InvalidOffsetNumber, false, false);
+	return *offno != InvalidOffsetNumber;
+}
+
+/* ---------- edits ---------- */
+
+void
+HnswEditBegin(HnswEdit *edit, Relation index, bool wal)
+{
+	edit->wal = wal;
+	edit->nbuf = 0;
+	edit->state = wal ? GenericXLogStart(index) : NULL;
+}
+
+/*
+ * HnswEditPage registers an exclusively locked buffer and returns the page
+ * to modify (a Generic WAL copy when logged).
+ */
+Page
+HnswEditPage(HnswEdit *edit, Buffer buf, bool fullimage)
+{
+	Assert(edit->nbuf < MAX_GENERIC_XLOG_PAGES);
+	edit->bufs[edit->nbuf++] = buf;
+	if (edit->wal)
+		return GenericXLogRegisterBuffer(edit->state, buf,
+										 fullimage ? GENERIC_XLOG_FULL_IMAGE : 0);
+	return BufferGetPage(buf);
+}
+
+/* HnswEditFinish applies the changes (one WAL record when logged). */
+void
+HnswEditFinish(HnswEdit *edit)
+{
+	if (edit->wal)
+		GenericXLogFinish(edit->state);
+	else
+		for (int i = 0; i < edit->nbuf; i++)
+			MarkBufferDirty(edit->bufs[i]);
+}
+
+/* HnswEditAbort discards the changes; only valid for logged edits. */
+void
+HnswEditAbort(HnswEdit *edit)
+{
+	if (edit->wal)
+		GenericXLogAbort(edit->state);
+}
+
+/* ---------- page-level graph access ---------- */
+
+/*
+ * ReadElementTuple returns the element tuple at tid on a share-locked page,
+ * or NULL if the slot holds no element (freed, or not an element).
+ */
+static HnswElementTuple
+ReadElementTuple(Page page, ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	ItemId		iid;
+	HnswElementTuple etup;
+
+	if (off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	etup = (HnswElementTuple) PageGetItem(page, iid);
+	if (etup->type != HNSW_ELEMENT_TUPLE)
+		return NULL;
+	return etup;
+}
+
+/*
+ * HnswLoadVector returns a palloc'd copy of the vector of the element at
+ * tid, and its level, or NULL if there is no element there.
+ */
+Vector *
+HnswLoadVector(Relation index, ItemPointer tid, int *level)
+{
+	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	HnswElementTuple etup;
+	Vector	   *copy = NULL;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	etup = ReadElementTuple(BufferGetPage(buf), tid);
+	if (etup != NULL)
+	{
+		copy = palloc(VARSIZE(&etup->vec));
+		memcpy(copy, &etup->vec, VARSIZE(&etup->vec));
+		if (level)
+			*level = etup->level;
+	}
+	UnlockReleaseBuffer(buf);
+	return copy;
+}
+
+/*
+ * HnswLoadNeighbors copies the valid neighbour TIDs of layer lc of the
+ * element at elemtid into out (HNSW_LAYER_SLOTS(lc, m) capacity) and
+ * returns their number; 0 when the element is gone or has no layer lc.
+ * The element's neighbour tuple TID is stored in *nbrtid when not NULL.
+ */
+int
+HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
+				  ItemPointerData *out, ItemPointerData *nbrtid)
+{
+	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(elemtid));
+	Page		page;
+	HnswElementTuple etup;
+	ItemPointerData ntid;
+	int			level;
+	int			count = 0;
+	OffsetNumber off;
+	ItemId		iid;
+	HnswNeighborTuple ntup;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	etup = ReadElementTuple(page, elemtid);
+	if (etup == NULL || etup->level < lc)
+	{
+		UnlockReleaseBuffer(buf);
+		return 0;
+	}
+	ntid = etup->neighbortid;
+	level = etup->level;
+	if (nbrtid)
+		*nbrtid = ntid;
+
+	if (ItemPointerGetBlockNumber(&ntid) != BufferGetBlockNumber(buf))
+	{
+		UnlockReleaseBuffer(buf);
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&ntid));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+	}
+	off = ItemPointerGetOffsetNumber(&ntid);
+	if (off <= PageGetMaxOffsetNumber(page))
+	{
+		iid = PageGetItemId(page, off);
+		ntup = ItemIdIsNormal(iid) ? (HnswNeighborTuple) PageGetItem(page, iid) : NULL;
+		if (ntup != NULL && ntup->type == HNSW_NEIGHBOR_TUPLE &&
+			ntup->count == HNSW_NEIGHBOR_SLOTS(level, m))
+		{
+			int			start = HNSW_LAYER_START(lc, m);
+
+			for (int i = 0; i < HNSW_LAYER_SLOTS(lc, m); i++)
+				if (ItemPointerIsValid(&ntup->tids[start + i]))
+					out[count++] = ntup->tids[start + i];
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return count;
+}
+
+static bool
+DiskVisit(void *arg, uint64 id)
+{
+	HnswDiskCtx *ctx = (HnswDiskCtx *) arg;
+
+	return VsTidSetAdd(ctx->visited, id);
+}
+
+/*
+ * DiskDistance computes the query's distance to the element at id under a
+ * share lock, without copying the vector.  Elements marked deleted are
+ * still usable for navigation; they are remembered in ctx->deleted.
+ */
+static bool
+DiskDistance(void *arg, uint64 id, float *dist)
+{
+	HnswDiskCtx *ctx = (HnswDiskCtx *) arg;
+	ItemPointerData tid;
+	Buffer		buf;
+	HnswElementTuple etup;
+	bool		ok = false;
+
+	VsKeyToTid(id, &tid);
+	buf = ReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	etup = ReadElementTuple(BufferGetPage(buf), &tid);
+	if (etup != NULL && etup->vec.dim == ctx->dim)
+	{
+		*dist = HnswDistance(&ctx->metric, ctx->query, &etup->vec);
+		if (etup->deleted && ctx->deleted)
+			VsTidSetAdd(ctx->deleted, id);
+		ok = true;
+	}
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+static int
+DiskNeighbors(void *arg, uint64 id, int lc, uint64 *out, int max)
+{
+	HnswDiskCtx *ctx = (HnswDiskCtx *) arg;
+	ItemPointerData tid;
+	ItemPointerData tids[2 * HNSW_MAX_M];
+	int			n;
+
+	VsKeyToTid(id, &tid);
+	n = HnswLoadNeighbors(ctx->index, &tid, lc, ctx->m, tids, NULL);
+	n = Min(n, max);
+	for (int i = 0; i < n; i++)
+		out[i] = VsTidToKey(&tids[i]);
+	return n;
+}
+
+static float
+DiskPairDistance(void *arg, uint64 a, uint64 b)
+{
+	HnswDiskCtx *ctx = (HnswDiskCtx *) arg;
+	ItemPointerData ta,
+				tb;
+	Vector	   *va,
+			   *vb;
+	float		d;
+
+	VsKeyToTid(a, &ta);
+	VsKeyToTid(b, &tb);
+	va = HnswLoadVector(ctx->index, &ta, NULL);
+	vb = HnswLoadVector(ctx->index, &tb, NULL);
+	if (va == NULL || vb == NULL)
+		return get_float4_infinity();
+	d = HnswDistance(&ctx->metric, va, vb);
+	pfree(va);
+	pfree(vb);
+	return d;
+}
+
+const HnswGraphOps HnswDiskOps = {
+	DiskVisit, DiskDistance, DiskNeighbors, DiskPairDistance
+};
+
+/*
+ * HnswDiskCtxInit prepares a page-level search for query (already prepared
+ * with HnswPrepareVector); allocations go to CurrentMemoryContext.
+ */
+void
+HnswDiskCtxInit(HnswDiskCtx *ctx, Relation index, Vector *query)
+{
+	HnswOptions *opts = HnswGetOptions(index);
+
+	ctx->index = index;
+	HnswInitMetric(index, &ctx->metric);
+	ctx->m = opts->m;
+	ctx->dim = query ? query->dim : 0;
+	ctx->query = query;
+	ctx->visited = VsTidSetCreate(CurrentMemoryContext, 256);
+	ctx->deleted = NULL;
+}
+
+/*
+ * HnswLoadEntry reads the entry point from meta and computes the query's
+ * distance to it (marking it visited); *found is false for an empty index.
+ */
+void
+HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta, VsHeapEntry *entry, bool *found)
+{
+	uint64		key;
+
+	*found = false;
+	if (!ItemPointerIsValid(&meta->entry) || meta->entry_level < 0)
+		return;
+	key = VsTidToKey(&meta->entry);
+	VsTidSetAdd(ctx->visited, key);
+	if (!DiskDistance(ctx, key, &entry->dist))
+		return;
+	entry->id = key;
+	*found = true;
+}
+
+/* ---------- vector cache for neighbour selection ---------- */
+
+/* HnswVecCacheInit prepares an empty cache in CurrentMemoryContext. */
+void
+HnswVecCacheInit(HnswVecCache *cache, HnswDiskCtx *disk, int capacity)
+{
+	cache->disk = disk;
+	cache->count = 0;
+	cache->capacity = capacity;
+	cache->ids = palloc(sizeof(uint64) * capacity);
+	cache->vecs = palloc(sizeof(Vector *) * capacity);
+}
+
+/* HnswVecCachePut remembers vec for id (ignored when the cache is full). */
+void
+HnswVecCachePut(HnswVecCache *cache, uint64 id, Vector *vec)
+{
+	if (cache->count < cache->capacity)
+	{
+		cache->ids[cache->count] = id;
+		cache->vecs[cache->count++] = vec;
+	}
+}
+
+/*
+ * HnswVecCacheGet returns the vector of element id, loading (and keeping)
+ * it on first use; NULL if the element is gone.
+ */
+Vector *
+HnswVecCacheGet(HnswVecCache *cache, uint64 id)
+{
+	ItemPointerData tid;
+	Vector	   *v;
+
+	for (int i = 0; i < cache->count; i++)
+		if (cache->ids[i] == id)
+			return cache->vecs[i];
+	VsKeyToTid(id, &tid);
+	v = HnswLoadVector(cache->disk->index, &tid, NULL);
+	HnswVecCachePut(cache, id, v);
+	return v;
+}
+
+static float
+CachePairDistance(void *arg, uint64 a, uint64 b)
+{
+	HnswVecCache *cache = (HnswVecCache *) arg;
+	Vector	   *va = HnswVecCacheGet(cache, a);
+	Vector	   *vb = HnswVecCacheGet(cache, b);
+
+	if (va == NULL || vb == NULL)
+		return get_float4_infinity();
+	return HnswDistance(&cache->disk->metric, va, vb);
+}
+
+const HnswGraphOps HnswVecCacheOps = {NULL, NULL, NULL, CachePairDistance};
+
+/* HnswSortEntries sorts a short array by ascending distance (insertion sort). */
+void
+HnswSortEntries(VsHeapEntry *entries, int n)
+{
+	for (int i = 1; i < n; i++)
+	{
+		VsHeapEntry x = entries[i];
+		int			j = i - 1;
+
+		while (j >= 0 && entries[j].dist > x.dist)
+		{
+			entries[j + 1] = entries[j];
+			j--;
+		}
+		entries[j + 1] = x;
+	}
+}

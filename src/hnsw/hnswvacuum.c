@@ -1,0 +1,483 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvacuum.c
+ *	  ambulkdelete and amvacuumcleanup for vsearch_hnsw.
+ *
+ * Design: three passes.  (1) Remove dead heap TIDs from every element; an
+ * element left without any is marked deleted (scans skip it but may still
+ * walk through it).  (2) Holding HNSW_UPDATE_LOCK exclusively, so no
+ * insert links to a deleted element meanwhile, move the entry point off a
+ * deleted element and rebuild every neighbour list that points at one,
+ * from its surviving neighbours and the deleted neighbours' neighbours
+ * (the heuristic picks among them).  (3) Mark the deleted elements' tuples
+ * free and report their pages to the free space map, so inserts reuse
+ * the space.  A crash between passes leaves elements marked deleted; the
+ * next vacuum finishes them.
+ *
+ * IDENTIFICATION
+ *	  src/hnsw/hnswvacuum.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+typedef struct VacuumState
+{
+	Relation	index;
+	IndexVacuumInfo *info;
+	bool		wal;
+	int			m;
+	VsTidSet   *deleted;		/* packed TIDs of deleted elements */
+	ItemPointerData best;		/* highest surviving element */
+	int			bestlevel;
+	HnswDiskCtx disk;			/* metric and index for distance work */
+	MemoryContext tmpCtx;
+} VacuumState;
+
+/*
+ * RemoveDeadTids is pass 1 over one page: drop heap TIDs the callback
+ * reports dead, mark elements left empty as deleted.
+ */
+static void
+RemoveDeadTids(VacuumState *vs, BlockNumber blkno, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+										 vs->info->strategy);
+	HnswEdit	edit;
+	Page		page;
+	bool		changed = false;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, vs->index, vs->wal);
+	page = HnswEditPage(&edit, buf, false);
+	if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+	{
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple etup;
+			ItemPointerData tid;
+			int			kept = 0;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			etup = (HnswElementTuple) PageGetItem(page, iid);
+			if (etup->type != HNSW_ELEMENT_TUPLE)
+				continue;
+			ItemPointerSet(&tid, blkno, off);
+			if (etup->deleted)
+			{
+				VsTidSetAdd(vs->deleted, VsTidToKey(&tid));
+				continue;
+			}
+			for (int t = 0; t < HNSW_HEAPTIDS; t++)
+			{
+				if (!ItemPointerIsValid(&etup->heaptids[t]))
+					continue;
+				if (callback(&etup->heaptids[t], callback_state))
+				{
+					ItemPointerSetInvalid(&etup->heaptids[t]);
+					stats->tuples_removed++;
+					changed = true;
+				}
+				else
+					kept++;
+			}
+			stats->num_index_tuples += kept;
+			if (kept == 0)
+			{
+				etup->deleted = 1;
+				changed = true;
+				VsTidSetAdd(vs->deleted, VsTidToKey(&tid));
+			}
+			else if (etup->level > vs->bestlevel)
+			{
+				vs->bestlevel = etup->level;
+				vs->best = tid;
+			}
+		}
+	}
+	if (changed)
+		HnswEditFinish(&edit);
+	else
+		HnswEditAbort(&edit);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * RepairLayer rebuilds layer lc of element elem (vector evec) whose list
+ * names deleted elements; returns the new list in out.
+ */
+static int
+RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
+			ItemPointerData *cur, int ncur, ItemPointerData *out)
+{
+	int			cap = HNSW_LAYER_SLOTS(lc, vs->m);
+	VsTidSet   *seen = VsTidSetCreate(CurrentMemoryContext, 64);
+	VsHeapEntry *cands = palloc(sizeof(VsHeapEntry) * (ncur * (2 * vs->m + 1) + 1));
+	VsHeapEntry *chosen = palloc(sizeof(VsHeapEntry) * cap);
+	int			ncands = 0;
+	int			nchosen;
+	HnswVecCache cache;
+
+	HnswVecCacheInit(&cache, &vs->disk, ncur * (2 * vs->m + 1) + 1);
+	VsTidSetAdd(seen, VsTidToKey(elem));
+
+	for (int i = 0; i < ncur; i++)
+	{
+		uint64		key = VsTidToKey(&cur[i]);
+		ItemPointerData hop[2 * HNSW_MAX_M];
+		int			nhop = 0;
+		int			ntry;
+		ItemPointerData *try;
+
+		if (VsTidSetContains(vs->deleted, key))
+		{
+			/* look through the deleted neighbour to its neighbours */
+			nhop = HnswLoadNeighbors(vs->index, &cur[i], lc, vs->m, hop, NULL);
+			try = hop;
+			ntry = nhop;
+		}
+		else
+		{
+			try = &cur[i];
+			ntry = 1;
+		}
+		for (int j = 0; j < ntry; j++)
+		{
+			uint64		k = VsTidToKey(&try[j]);
+			Vector	   *v;
+
+			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(seen, k))
+				continue;
+			v = HnswVecCacheGet(&cache, k);
+			if (v == NULL)
+				continue;
+			cands[ncands].id = k;
+			cands[ncands].dist = HnswDistance(&vs->disk.metric, evec, v);
+			ncands++;
+		}
+	}
+	HnswSortEntries(cands, ncands);
+	nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cache, cands, ncands, cap, chosen);
+	for (int i = 0; i < nchosen; i++)
+		VsKeyToTid(chosen[i].id, &out[i]);
+	return nchosen;
+}
+
+/*
+ * RepairElement is pass 2 for the element at tid: every layer whose list
+ * names a deleted element is rebuilt and written back (one record), if the
+ * list did not change since it was read.
+ */
+static void
+RepairElement(VacuumState *vs, ItemPointer tid, int level)
+{
+	ItemPointerData nbrtid;
+	ItemPointerData newlists[HNSW_MAX_LEVEL + 1][2 * HNSW_MAX_M];
+	int			newcount[HNSW_MAX_LEVEL + 1];
+	bool		repair[HNSW_MAX_LEVEL + 1];
+	bool		any = false;
+	Vector	   *evec = NULL;
+	Buffer		buf;
+	HnswEdit	edit;
+	Page		page;
+	HnswNeighborTuple ntup;
+
+	for (int lc = 0; lc <= level; lc++)
+	{
+		ItemPointerData cur[2 * HNSW_MAX_M];
+		int			ncur;
+
+		repair[lc] = false;
+		ItemPointerSetInvalid(&nbrtid);
+		ncur = HnswLoadNeighbors(vs->index, tid, lc, vs->m, cur, &nbrtid);
+		for (int i = 0; i < ncur; i++)
+			if (VsTidSetContains(vs->deleted, VsTidToKey(&cur[i])))
+				repair[lc] = true;
+		if (!repair[lc])
+			continue;
+		if (evec == NULL)
+			evec = HnswLoadVector(vs->index, tid, NULL);
+		if (evec == NULL)
+			return;
+		newcount[lc] = RepairLayer(vs, tid, evec, lc, cur, ncur, newlists[lc]);
+		any = true;
+	}
+	if (!any || !ItemPointerIsValid(&nbrtid))
+		return;
+
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&nbrtid),
+							 RBM_NORMAL, vs->info->strategy);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, vs->index, vs->wal);
+	page = HnswEditPage(&edit, buf, false);
+	ntup = (HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)));
+	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->count != HNSW_NEIGHBOR_SLOTS(level, vs->m))
+	{
+		HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+		return;
+	}
+	for (int lc = 0; lc <= level; lc++)
+	{
+		int			start = HNSW_LAYER_START(lc, vs->m);
+
+		if (!repair[lc])
+			continue;
+		for (int i = 0; i < HNSW_LAYER_SLOTS(lc, vs->m); i++)
+		{
+			if (i < newcount[lc])
+				ntup->tids[start + i] = newlists[lc][i];
+			else
+				ItemPointerSetInvalid(&ntup->tids[start + i]);
+		}
+	}
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(buf);
+}
+
+/* RepairPage runs pass 2 for every live element of one page. */
+static void
+RepairPage(VacuumState *vs, BlockNumber blkno)
+{
+	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+										 vs->info->strategy);
+	Page		page;
+	ItemPointerData tids[MaxOffsetNumber];
+	int			levels[MaxOffsetNumber];
+	int			n = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+	{
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple etup;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			etup = (HnswElementTuple) PageGetItem(page, iid);
+			if (etup->type != HNSW_ELEMENT_TUPLE || etup->deleted)
+				continue;
+			ItemPointerSet(&tids[n], blkno, off);
+			levels[n++] = etup->level;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		RepairElement(vs, &tids[i], levels[i]);
+		MemoryContextReset(vs->tmpCtx);
+	}
+}
+
+/*
+ * FreeElement is pass 3 for one deleted element: its element and
+ * neighbour tuples become free space for inserts.
+ */
+static void
+FreeElement(VacuumState *vs, ItemPointer tid)
+{
+	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
+										 RBM_NORMAL, vs->info->strategy);
+	HnswEdit	edit;
+	Page		page;
+	HnswElementTuple etup;
+	ItemPointerData nbrtid;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, vs->index, vs->wal);
+	page = HnswEditPage(&edit, buf, false);
+	etup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	if (etup->type != HNSW_ELEMENT_TUPLE || !etup->deleted)
+	{
+		HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+		return;
+	}
+	nbrtid = etup->neighbortid;
+	etup->type = HNSW_FREE_TUPLE;
+	if (ItemPointerGetBlockNumber(&nbrtid) == ItemPointerGetBlockNumber(tid))
+	{
+		*((uint8 *) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)))) =
+			HNSW_FREE_TUPLE;
+		ItemPointerSetInvalid(&nbrtid);
+	}
+	HnswEditFinish(&edit);
+	RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(tid), BLCKSZ / 2);
+	UnlockReleaseBuffer(buf);
+
+	if (ItemPointerIsValid(&nbrtid))
+	{
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&nbrtid),
+								 RBM_NORMAL, vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswEditBegin(&edit, vs->index, vs->wal);
+		page = HnswEditPage(&edit, buf, false);
+		*((uint8 *) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)))) =
+			HNSW_FREE_TUPLE;
+		HnswEditFinish(&edit);
+		RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(&nbrtid), BLCKSZ / 2);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* FreeDeleted walks the pages again and frees every deleted element. */
+static void
+FreeDeleted(VacuumState *vs, BlockNumber nblocks)
+{
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		ItemPointerData tids[MaxOffsetNumber];
+		int			n = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+		{
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+				 off = OffsetNumberNext(off))
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				HnswElementTuple etup;
+
+				if (!ItemIdIsNormal(iid))
+					continue;
+				etup = (HnswElementTuple) PageGetItem(page, iid);
+				if (etup->type == HNSW_ELEMENT_TUPLE && etup->deleted)
+				{
+					ItemPointerSet(&tids[n], blkno, off);
+					n++;
+				}
+			}
+		}
+		UnlockReleaseBuffer(buf);
+		for (int i = 0; i < n; i++)
+			FreeElement(vs, &tids[i]);
+	}
+}
+
+/*
+ * hnswbulkdelete is ambulkdelete: reports every heap TID to the callback
+ * (CREATE INDEX CONCURRENTLY relies on seeing them all), then unlinks and
+ * frees elements left without rows.
+ */
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	VacuumState vs;
+	BlockNumber nblocks;
+	HnswMetaPageData meta;
+	MemoryContext old;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = index;
+	vs.info = info;
+	vs.wal = RelationNeedsWAL(index);
+	vs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw vacuum",
+									  ALLOCSET_DEFAULT_SIZES);
+	HnswReadMeta(index, &meta);
+	vs.m = meta.m;
+	vs.deleted = VsTidSetCreate(CurrentMemoryContext, 256);
+	vs.bestlevel = -1;
+	ItemPointerSetInvalid(&vs.best);
+	HnswDiskCtxInit(&vs.disk, index, NULL);
+	vs.disk.m = meta.m;
+	vs.disk.dim = meta.dimensions;
+
+	nblocks = RelationGetNumberOfBlocks(index);
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		vacuum_delay_point();
+		RemoveDeadTids(&vs, blkno, stats, callback, callback_state);
+	}
+	stats->num_pages = nblocks;
+
+	if (VsTidSetCount(vs.deleted) > 0)
+	{
+		Buffer		mbuf;
+		HnswEdit	edit;
+		Page		page;
+		HnswMetaPage mp;
+
+		LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+
+		/* the entry point must be a live element */
+		mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+		HnswEditBegin(&edit, index, vs.wal);
+		page = HnswEditPage(&edit, mbuf, false);
+		mp = HnswPageGetMeta(page);
+		if (ItemPointerIsValid(&mp->entry) &&
+			VsTidSetContains(vs.deleted, VsTidToKey(&mp->entry)))
+		{
+			mp->entry = vs.best;
+			mp->entry_level = vs.bestlevel;
+			HnswEditFinish(&edit);
+		}
+		else
+			HnswEditAbort(&edit);
+		UnlockReleaseBuffer(mbuf);
+
+		for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+		{
+			vacuum_delay_point();
+			old = MemoryContextSwitchTo(vs.tmpCtx);
+			RepairPage(&vs, blkno);
+			MemoryContextSwitchTo(old);
+		}
+		FreeDeleted(&vs, nblocks);
+		UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		IndexFreeSpaceMapVacuum(index);
+	}
+	MemoryContextDelete(vs.tmpCtx);
+	return stats;
+}
+
+/*
+ * hnswvacuumcleanup is amvacuumcleanup: statistics only (the work is done
+ * in hnswbulkdelete).
+ */
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_pages = RelationGetNumberOfBlocks(info->index);
+		stats->num_index_tuples = info->num_heap_tuples;
+		stats->estimated_count = true;
+	}
+	return stats;
+}
