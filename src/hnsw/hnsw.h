@@ -144,6 +144,7 @@ extern Buffer HnswNewBuffer(Relation index);
 extern void HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal);
 extern bool HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno);
 extern bool HnswPageFits(Page page, Size size);
+extern Size HnswPageReusableSpace(Page page);
 extern const HnswGraphOps HnswDiskOps;
 extern void HnswDiskCtxInit(HnswDiskCtx *ctx, Relation index, Vector *query);
 extern Vector *HnswLoadVector(Relation index, ItemPointer tid, int *level);

@@ -37,7 +37,8 @@ CREATE OPERATOR CLASS @extschema@.vector_l1_ops
 
 CREATE FUNCTION @extschema@.vsearch_hnsw_check(index pg_catalog.regclass,
 		OUT elements pg_catalog.int8, OUT heap_tids pg_catalog.int8,
-		OUT deleted pg_catalog.int8, OUT live_rows pg_catalog.int8)
+		OUT deleted pg_catalog.int8, OUT unreachable pg_catalog.int8,
+		OUT live_rows pg_catalog.int8)
 	AS 'MODULE_PATHNAME', 'vsearch_hnsw_check'
 	LANGUAGE C STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.vsearch_hnsw_check(pg_catalog.regclass)

@@ -312,6 +312,93 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 	}
 }
 
+/* ---------- connectivity ---------- */
+
+/*
+ * ConnectGraph makes every element reachable from the entry point on
+ * layer 0.  Neighbour selection can leave an element with no in-links;
+ * such an element is linked from its closest reachable neighbour (taking
+ * a free slot, or replacing that neighbour's farthest link), and the
+ * search for unreached elements repeats until none is left or a few
+ * passes are done.
+ */
+static void
+ConnectGraph(HnswBuildState *bs)
+{
+	int			n = bs->nelements;
+	bool	   *reached;
+	int		   *queue;
+	int			cap0 = HNSW_LAYER_SLOTS(0, bs->m);
+
+	if (n == 0)
+		return;
+	reached = palloc(sizeof(bool) * n);
+	queue = palloc(sizeof(int) * n);
+	for (int pass = 0; pass < 8; pass++)
+	{
+		int			head = 0,
+					tail = 0;
+		bool		linked = false;
+
+		memset(reached, 0, sizeof(bool) * n);
+		reached[bs->entry] = true;
+		queue[tail++] = bs->entry;
+		for (int i = -1; i < n; i++)
+		{
+			if (i >= 0 && !reached[i])
+			{
+				BuildElement *e = &bs->elements[i];
+				int			target = -1;
+				BuildElement *t;
+				float		d;
+
+				for (int k = 0; k < e->counts[0] && target < 0; k++)
+					if (reached[e->nbr[k]])
+						target = e->nbr[k];
+				if (target < 0)
+					target = bs->entry;
+				t = &bs->elements[target];
+				d = HnswDistance(&bs->metric, e->vec, t->vec);
+				if (t->counts[0] < cap0)
+				{
+					t->nbr[t->counts[0]] = i;
+					t->nbrdist[t->counts[0]++] = d;
+				}
+				else
+				{
+					int			far = 0;
+
+					for (int k = 1; k < t->counts[0]; k++)
+						if (t->nbrdist[k] > t->nbrdist[far])
+							far = k;
+					t->nbr[far] = i;
+					t->nbrdist[far] = d;
+				}
+				reached[i] = true;
+				queue[tail++] = i;
+				linked = true;
+			}
+			while (head < tail)
+			{
+				BuildElement *e = &bs->elements[queue[head++]];
+
+				for (int k = 0; k < e->counts[0]; k++)
+				{
+					if (!reached[e->nbr[k]])
+					{
+						reached[e->nbr[k]] = true;
+						queue[tail++] = e->nbr[k];
+					}
+				}
+			}
+		}
+		if (!linked)
+			break;
+	}
+	pfree(reached);
+	pfree(queue);
+}
+
 /* ---------- writing the graph ---------- */
 
 /*
@@ -365,6 +452,7 @@ WriteGraph(HnswBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 	if (bs->nelements == 0)
 		return;
+	ConnectGraph(bs);
 
 	layout.blkno = HNSW_METAPAGE_BLKNO;
 	LayoutNewPage(&layout);

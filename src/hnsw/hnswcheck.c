@@ -7,11 +7,13 @@
  * Design: reads every page under share locks and checks what the search
  * relies on: page and tuple kinds, element/neighbour tuple pairing,
  * neighbour slots pointing at live elements of a high enough level, no
- * self or duplicate links, a valid entry point at the top level, every
- * live element reachable on layer 0, and every heap row visible to the
- * current snapshot (with a value the index holds) reachable through some
- * element.  The first problem raises ERRCODE_INDEX_CORRUPTED; a healthy
- * index returns counts.
+ * self or duplicate links, no live element linking to a deleted one, a
+ * valid entry point at the top level, and every heap row visible to the
+ * current snapshot (with a value the index holds) present in some element.
+ * The first problem raises ERRCODE_INDEX_CORRUPTED; otherwise it returns
+ * counts, among them the live elements the layer-0 graph does not reach
+ * from the entry point (scans still return those, through their final
+ * pass over the pages, but a search finds them only there).
  *
  * IDENTIFICATION
  *	  src/hnsw/hnswcheck.c
@@ -140,7 +142,7 @@ CompareElements(const void *a, const void *b)
 
 /*
  * vsearch_hnsw_check(index regclass) returns (elements, heap_tids,
- * deleted, live_rows) or raises an error describing the first problem.
+ * deleted, unreachable, live_rows) or raises an error describing the first problem.
  */
 VS_FUNCTION(vsearch_hnsw_check);
 Datum
@@ -158,13 +160,14 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	int64		ndeleted = 0;
 	int64		live = 0;
 	VsTidSet   *reached;
-	VsTidSet   *reachable_rows;
+	VsTidSet   *indexed_rows;
+	int64		unreachable = 0;
 	uint64	   *queue;
 	int			qhead = 0,
 				qtail = 0;
 	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 	Oid			heapoid;
 
 	heapoid = IndexGetRelation(indexoid, false);
@@ -255,7 +258,7 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 
 	/* neighbour lists, and reachability on layer 0 */
 	reached = VsTidSetCreate(CurrentMemoryContext, nelems + 1);
-	reachable_rows = VsTidSetCreate(CurrentMemoryContext, heaptids + 1);
+	indexed_rows = VsTidSetCreate(CurrentMemoryContext, heaptids + 1);
 	queue = palloc(sizeof(uint64) * (nelems + 1));
 	if (ItemPointerIsValid(&meta.entry))
 	{
@@ -313,8 +316,6 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		VsKeyToTid(queue[qhead++], &tid);
 		e = FindElement(elems, nelems, &tid);
-		for (int t = 0; t < e->ntids; t++)
-			VsTidSetAdd(reachable_rows, VsTidToKey(&e->heaptids[t]));
 		ntup = ReadNeighborTuple(index, e, meta.m);
 		for (int s = 0; s < HNSW_LAYER_SLOTS(0, meta.m); s++)
 		{
@@ -329,9 +330,12 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 		pfree(ntup);
 	}
 	for (int i = 0; i < nelems; i++)
+	{
 		if (!elems[i].deleted && !VsTidSetContains(reached, VsTidToKey(&elems[i].tid)))
-			Corrupt(index, "element (%u,%u) is not reachable from the entry point",
-					ItemPointerGetBlockNumber(&elems[i].tid), ItemPointerGetOffsetNumber(&elems[i].tid));
+			unreachable++;
+		for (int t = 0; t < elems[i].ntids; t++)
+			VsTidSetAdd(indexed_rows, VsTidToKey(&elems[i].heaptids[t]));
+	}
 
 	/* every visible heap row with an indexable value is reachable */
 	if (index->rd_index->indkey.values[0] != 0)
@@ -362,8 +366,8 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 				HnswPrepareVector(&metric, value, 0) == NULL)
 				continue;
 			live++;
-			if (!VsTidSetContains(reachable_rows, VsTidToKey(&slot->tts_tid)))
-				Corrupt(index, "heap row (%u,%u) is not reachable in the index",
+			if (!VsTidSetContains(indexed_rows, VsTidToKey(&slot->tts_tid)))
+				Corrupt(index, "heap row (%u,%u) is missing from the index",
 						ItemPointerGetBlockNumber(&slot->tts_tid),
 						ItemPointerGetOffsetNumber(&slot->tts_tid));
 		}
@@ -382,8 +386,9 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(nelems - ndeleted);
 	values[1] = Int64GetDatum(heaptids);
 	values[2] = Int64GetDatum(ndeleted);
-	values[3] = Int64GetDatum(live);
+	values[3] = Int64GetDatum(unreachable);
+	values[4] = Int64GetDatum(live);
 	if (live < 0)
-		nulls[3] = true;
+		nulls[4] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

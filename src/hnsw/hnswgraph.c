@@ -113,8 +113,12 @@ HnswHeapToSorted(VsHeap *heap, int *count)
  * HnswSelectNeighbors applies the heuristic of algorithm 4: walking the
  * candidates from the closest, keep one only if it is closer to the new
  * element than to every neighbour kept so far.  This spreads links across
- * directions and keeps clustered data connected.  Writes at most max
- * entries to out and returns how many.
+ * directions.  The list is then filled up to max with the closest
+ * candidates the heuristic passed over (the paper's keepPrunedConnections):
+ * on clustered data the heuristic alone keeps only a handful of links,
+ * which costs recall, and a full list that drops only its farthest members
+ * keeps elements' in-links.  Writes at most max entries to out, in
+ * selection order, and returns how many.
  */
 int
 HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
@@ -122,6 +126,7 @@ HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 					VsHeapEntry *out)
 {
 	int			count = 0;
+	bool	   *taken = palloc0(sizeof(bool) * Max(ncands, 1));
 
 	for (int i = 0; i < ncands && count < max; i++)
 	{
@@ -129,14 +134,21 @@ HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 
 		for (int j = 0; j < count; j++)
 		{
-			if (ops->pair_distance(ctx, sorted[i].id, out[j].id) < sorted[i].dist)
+			if (ops->pair_distance(ctx, sorted[i].id, out[j].id) <= sorted[i].dist)
 			{
 				keep = false;
 				break;
 			}
 		}
 		if (keep)
+		{
 			out[count++] = sorted[i];
+			taken[i] = true;
+		}
 	}
+	for (int i = 0; i < ncands && count < max; i++)
+		if (!taken[i])
+			out[count++] = sorted[i];
+	pfree(taken);
 	return count;
 }

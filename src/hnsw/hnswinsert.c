@@ -137,13 +137,13 @@ WriteElement(Relation index, bool wal, BlockNumber insert_page,
 			{
 				HnswEditFinish(&edit);
 				if (i == 0)
-					RecordPageWithFreeSpace(index, tries[i], PageGetFreeSpace(BufferGetPage(buf)));
+					RecordPageWithFreeSpace(index, tries[i], HnswPageReusableSpace(BufferGetPage(buf)));
 				UnlockReleaseBuffer(buf);
 				return InvalidBlockNumber;
 			}
 			HnswEditAbort(&edit);
 			if (i == 0)
-				RecordPageWithFreeSpace(index, tries[i], PageGetFreeSpace(BufferGetPage(buf)));
+				RecordPageWithFreeSpace(index, tries[i], HnswPageReusableSpace(BufferGetPage(buf)));
 			UnlockReleaseBuffer(buf);
 		}
 

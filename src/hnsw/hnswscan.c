@@ -9,8 +9,9 @@
  * above ef_search, rows removed by a WHERE clause), the next round widens
  * the window by ef_search and continues from where the search stopped:
  * every element found is kept (window, overflow or candidate heap), so
- * nothing is searched twice and nothing is lost.  The scan ends only when
- * every element reachable from the entry point was returned, so LIMIT is
+ * nothing is searched twice and nothing is lost.  When the graph search is
+ * exhausted, one pass over the index pages returns any element it could
+ * not reach, so a scan read to the end returns every row and LIMIT is
  * never silently capped.  Order is exact within a round; an element found
  * in a later round can be closer than one already returned (rare, and
  * shown in the README).
@@ -39,6 +40,7 @@ typedef struct HnswScanOpaqueData
 	MemoryContext scanCtx;		/* reset at every rescan */
 	bool		started;
 	bool		done;
+	bool		flatdone;		/* the final pass over all pages ran */
 	HnswDiskCtx disk;
 	VsHeap		cand;			/* unexpanded elements, closest first */
 	VsHeap		window;			/* the ef closest found, farthest first */
@@ -82,6 +84,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	MemoryContextReset(so->scanCtx);
 	so->started = false;
 	so->done = false;
+	so->flatdone = false;
 	so->batch = NULL;
 	so->nbatch = so->batchpos = 0;
 	so->nheaptids = so->heaptidpos = 0;
@@ -144,6 +147,70 @@ StartSearch(HnswScanOpaque so)
 	VsHeapPush(&so->cand, ep.dist, ep.id);
 	VsHeapPush(&so->window, ep.dist, ep.id);
 	so->ef = 0;
+}
+
+/*
+ * FlatPass returns, closest first, every live element the graph search
+ * never reached (the graph may leave a few elements without in-links
+ * after many updates).  It runs once, after the search is exhausted, so
+ * a scan that is read to the end returns every row of the index.
+ */
+static void
+FlatPass(HnswScanOpaque so)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(so->disk.index);
+	int			capacity = 64;
+	VsHeapEntry *batch = palloc(sizeof(VsHeapEntry) * capacity);
+	int			nbatch = 0;
+
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(so->disk.index, blkno);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+		{
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+				 off = OffsetNumberNext(off))
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				HnswElementTuple etup;
+				ItemPointerData tid;
+				uint64		key;
+
+				if (!ItemIdIsNormal(iid))
+					continue;
+				etup = (HnswElementTuple) PageGetItem(page, iid);
+				if (etup->type != HNSW_ELEMENT_TUPLE || etup->deleted ||
+					etup->vec.dim != so->disk.dim)
+					continue;
+				ItemPointerSet(&tid, blkno, off);
+				key = VsTidToKey(&tid);
+				if (VsTidSetContains(so->disk.visited, key) || VsTidSetContains(so->emitted, key))
+					continue;
+				if (nbatch == capacity)
+				{
+					capacity *= 2;
+					batch = repalloc_huge(batch, sizeof(VsHeapEntry) * capacity);
+				}
+				batch[nbatch].id = key;
+				batch[nbatch].dist = HnswDistance(&so->disk.metric, so->disk.query, &etup->vec);
+				nbatch++;
+				VsTidSetAdd(so->emitted, key);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	HnswSortEntries(batch, nbatch);
+	if (so->batch)
+		pfree(so->batch);
+	so->batch = batch;
+	so->nbatch = nbatch;
+	so->batchpos = 0;
+	so->flatdone = true;
 }
 
 /*
@@ -215,27 +282,21 @@ NextRound(HnswScanOpaque so)
 			continue;
 		batch[nbatch++] = *e;
 	}
-	for (int i = 1; i < nbatch; i++)
-	{
-		VsHeapEntry x = batch[i];
-		int			j = i - 1;
-
-		while (j >= 0 && batch[j].dist > x.dist)
-		{
-			batch[j + 1] = batch[j];
-			j--;
-		}
-		batch[j + 1] = x;
-	}
+	HnswSortEntries(batch, nbatch);
 	if (so->batch)
 		pfree(so->batch);
 	so->batch = batch;
 	so->nbatch = nbatch;
 	so->batchpos = 0;
 
-	/* nothing left anywhere: every reachable element was returned */
+	/* graph exhausted: finish with the elements it could not reach */
 	if (nbatch == 0 && so->cand.count == 0 && so->overflow.count == 0)
-		so->done = true;
+	{
+		if (!so->flatdone)
+			FlatPass(so);
+		if (so->nbatch == 0)
+			so->done = true;
+	}
 }
 
 /*

@@ -263,6 +263,26 @@ HnswNewBuffer(Relation index)
 	return buf;
 }
 
+/*
+ * HnswPageReusableSpace returns the free space of a page plus the space
+ * of tuples vacuum freed there: what the free space map should record.
+ */
+Size
+HnswPageReusableSpace(Page page)
+{
+	Size		space = PageGetFreeSpace(page);
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+		 off = OffsetNumberNext(off))
+	{
+		ItemId		iid = PageGetItemId(page, off);
+
+		if (ItemIdIsNormal(iid) && *((uint8 *) PageGetItem(page, iid)) == HNSW_FREE_TUPLE)
+			space += MAXALIGN(ItemIdGetLength(iid));
+	}
+	return space;
+}
+
 /* HnswPageFits says whether a tuple of size bytes fits the page's free space. */
 bool
 HnswPageFits(Page page, Size size)

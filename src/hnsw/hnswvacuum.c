@@ -324,7 +324,8 @@ FreeElement(VacuumState *vs, ItemPointer tid)
 		ItemPointerSetInvalid(&nbrtid);
 	}
 	HnswEditFinish(&edit);
-	RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(tid), BLCKSZ / 2);
+	RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(tid),
+							HnswPageReusableSpace(BufferGetPage(buf)));
 	UnlockReleaseBuffer(buf);
 
 	if (ItemPointerIsValid(&nbrtid))
@@ -337,7 +338,8 @@ FreeElement(VacuumState *vs, ItemPointer tid)
 		*((uint8 *) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)))) =
 			HNSW_FREE_TUPLE;
 		HnswEditFinish(&edit);
-		RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(&nbrtid), BLCKSZ / 2);
+		RecordPageWithFreeSpace(vs->index, ItemPointerGetBlockNumber(&nbrtid),
+								HnswPageReusableSpace(BufferGetPage(buf)));
 		UnlockReleaseBuffer(buf);
 	}
 }

@@ -1,0 +1,149 @@
+-- hnsw_recall.sql: vsearch_hnsw recall@10 against exact search on a
+-- synthetic clustered set (20,000 x 128, 100 clusters, held-out queries),
+-- after build, after inserts, after deleting 75% and vacuuming; rows
+-- beyond ef_search; duplicates; a build that spills out of memory; the
+-- other opclasses.  Runs outside a transaction (VACUUM); drops its tables.
+\set QUIET 1
+SET client_min_messages = warning;
+SELECT plan(22);
+
+SELECT setseed(0.31);
+DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis;
+-- Embedding-like data: 100 cluster centres; each cluster spans a random
+-- 16-dimensional subspace of the 128 dimensions, plus a little noise in
+-- every dimension (real embeddings have low intrinsic dimension).
+CREATE TABLE hr_centres AS
+  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 128))::vector(128) AS centre
+    FROM generate_series(0, 99) c;
+CREATE TABLE hr_basis AS
+  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.2)::real FROM generate_series(1, 128))::vector(128) AS b
+    FROM generate_series(0, 99) c, generate_series(1, 16) k;
+CREATE FUNCTION pg_temp.point(c int) RETURNS vector LANGUAGE sql AS $$
+  SELECT (SELECT centre FROM hr_centres WHERE hr_centres.c = $1)
+         + sum(array_fill((random() * 2 - 1)::real, ARRAY[128])::vector(128) * b)
+         + ARRAY(SELECT ((random() - 0.5) * 0.15)::real FROM generate_series(1, 128))::vector(128)
+    FROM hr_basis WHERE hr_basis.c = $1
+$$;
+CREATE TABLE hr_items (id int PRIMARY KEY, v vector(128));
+INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(1, 20000) i;
+CREATE TABLE hr_queries AS SELECT q, pg_temp.point((q * 7) % 100) AS v FROM generate_series(1, 50) q;
+
+-- the lines of a query's plan
+CREATE FUNCTION pg_temp.plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    RETURN NEXT line;
+  END LOOP;
+END $$;
+
+-- recall@k of the index for every query, against an exact scan
+CREATE FUNCTION pg_temp.recall(k int, op text DEFAULT '<->') RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  hits bigint := 0;
+  exact int[];
+  approx int[];
+BEGIN
+  FOR r IN SELECT q, v FROM hr_queries LOOP
+    SET LOCAL enable_indexscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM hr_items ORDER BY v %s $1 LIMIT %s) s', op, k)
+      INTO exact USING r.v;
+    SET LOCAL enable_indexscan = on;
+    SET LOCAL enable_seqscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM hr_items ORDER BY v %s $1 LIMIT %s) s', op, k)
+      INTO approx USING r.v;
+    SET LOCAL enable_seqscan = on;
+    hits := hits + (SELECT count(*) FROM unnest(approx) a WHERE a = ANY (exact));
+  END LOOP;
+  RETURN hits::float8 / (k * (SELECT count(*) FROM hr_queries));
+END $$;
+
+CREATE INDEX hr_hnsw ON hr_items USING vsearch_hnsw (v vector_l2_ops);
+SELECT is((SELECT row(elements, unreachable) FROM vsearch_hnsw_check('hr_hnsw')), row(20000::bigint, 0::bigint),
+          'build: checker passes, every row has an element, every element is reachable');
+SELECT cmp_ok(pg_temp.recall(10), '>=', 0.95::float8, 'build: recall@10 >= 0.95 at default settings');
+SELECT results_eq($$ EXPLAIN (COSTS OFF) SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 1) LIMIT 10 $$,
+  $$ VALUES ('Limit'), ('  InitPlan 1 (returns $0)'), ('    ->  Seq Scan on hr_queries'),
+            ('          Filter: (q = 1)'), ('  ->  Index Scan using hr_hnsw on hr_items'),
+            ('        Order By: (v <-> $0)') $$,
+  'ORDER BY ... LIMIT uses the index');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 1) $$) p
+                      WHERE p LIKE '%hr_hnsw%'),
+          'ORDER BY without LIMIT does not use the index');
+
+-- more rows than ef_search: the scan keeps going
+SET vsearch.ef_search = 40;
+SET enable_seqscan = off;
+SELECT is((SELECT count(*)::int FROM (SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 2) LIMIT 200) s),
+          200, 'LIMIT 200 with ef_search 40 returns 200 rows');
+SELECT is((SELECT count(DISTINCT id)::int FROM (SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 3) LIMIT 3000) s),
+          3000, 'LIMIT 3000 returns 3000 distinct rows');
+SELECT is((SELECT count(*)::int FROM (SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 4)) s),
+          20000, 'without LIMIT the index scan returns every row');
+RESET enable_seqscan;
+
+-- inserts after the build
+INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(20001, 23000) i;
+SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 23000::bigint, 'inserts: checker passes');
+SELECT cmp_ok(pg_temp.recall(10), '>=', 0.95::float8, 'inserts: recall@10 >= 0.95');
+
+-- delete 75% and vacuum
+DELETE FROM hr_items WHERE id % 4 <> 0;
+VACUUM hr_items;
+SELECT is((SELECT row(elements, deleted) FROM vsearch_hnsw_check('hr_hnsw')), row(5750::bigint, 0::bigint),
+          'vacuum: deleted elements are unlinked and freed, checker passes');
+SELECT cmp_ok(pg_temp.recall(10), '>=', 0.95::float8, 'after deleting 75% and vacuum: recall@10 >= 0.95');
+-- freed space is reused: 3,000 new rows fit where 17,250 were freed
+CREATE TEMP TABLE hr_size AS SELECT pg_relation_size('hr_hnsw') AS before;
+INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(30001, 33000) i;
+SELECT cmp_ok(pg_relation_size('hr_hnsw'), '<=', (SELECT (before * 1.02)::bigint FROM hr_size),
+              'inserts after vacuum reuse freed space (index grows by at most 2%)');
+SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 8750::bigint, 'reinserts: checker passes');
+
+-- all but one row deleted: the survivor is found
+DELETE FROM hr_items WHERE id <> 4;
+VACUUM hr_items;
+SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 1::bigint, 'one survivor: checker passes');
+SET enable_seqscan = off;
+SELECT is((SELECT array_agg(id) FROM (SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 5) LIMIT 5) s),
+          ARRAY[4], 'the survivor is found');
+RESET enable_seqscan;
+DROP INDEX hr_hnsw;
+
+-- duplicates: more identical vectors than one element holds
+TRUNCATE hr_items;
+INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(1, 3000) i;
+INSERT INTO hr_items SELECT 100000 + i, (SELECT v FROM hr_queries WHERE q = 6) FROM generate_series(1, 37) i;
+CREATE INDEX hr_hnsw ON hr_items USING vsearch_hnsw (v vector_l2_ops);
+INSERT INTO hr_items SELECT 200000 + i, (SELECT v FROM hr_queries WHERE q = 6) FROM generate_series(1, 25) i;
+SET enable_seqscan = off;
+SELECT is((SELECT count(*)::int FROM (SELECT id FROM hr_items ORDER BY v <-> (SELECT v FROM hr_queries WHERE q = 6) LIMIT 62) s
+            WHERE id > 100000), 62, 'all 62 duplicates (build and insert) are the 62 nearest');
+RESET enable_seqscan;
+SELECT is((SELECT heap_tids FROM vsearch_hnsw_check('hr_hnsw')), 3062::bigint, 'duplicates: checker passes');
+DROP INDEX hr_hnsw;
+
+-- a build that does not fit maintenance_work_mem spills and still works
+TRUNCATE hr_items;
+INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(1, 8000) i;
+SET maintenance_work_mem = '1MB';
+CREATE INDEX hr_hnsw ON hr_items USING vsearch_hnsw (v vector_l2_ops);
+RESET maintenance_work_mem;
+SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 8000::bigint, 'spilled build: checker passes');
+SELECT cmp_ok(pg_temp.recall(10), '>=', 0.95::float8, 'spilled build: recall@10 >= 0.95');
+DROP INDEX hr_hnsw;
+
+-- inner product and cosine
+CREATE INDEX hr_hnsw_ip ON hr_items USING vsearch_hnsw (v vector_ip_ops);
+SELECT cmp_ok(pg_temp.recall(10, '<#>'), '>=', 0.95::float8, 'vector_ip_ops: recall@10 >= 0.95');
+DROP INDEX hr_hnsw_ip;
+CREATE INDEX hr_hnsw_cos ON hr_items USING vsearch_hnsw (v vector_cosine_ops);
+SELECT cmp_ok(pg_temp.recall(10, '<=>'), '>=', 0.95::float8, 'vector_cosine_ops: recall@10 >= 0.95');
+DROP INDEX hr_hnsw_cos;
+CREATE INDEX hr_hnsw_l1 ON hr_items USING vsearch_hnsw (v vector_l1_ops);
+SELECT cmp_ok(pg_temp.recall(10, '<+>'), '>=', 0.95::float8, 'vector_l1_ops: recall@10 >= 0.95');
+
+SELECT * FROM finish();
+DROP TABLE hr_items, hr_queries, hr_centres, hr_basis;
