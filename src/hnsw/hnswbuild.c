@@ -22,10 +22,12 @@
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
+#include "common/hashfn.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -65,6 +67,7 @@ typedef struct HnswBuildState
 	Size		memLimit;
 	bool		spilled;		/* graph written; insert page by page */
 
+	HTAB	   *dups;			/* vector hash -> newest element holding it */
 	uint32	   *visited;		/* per element: epoch of last visit */
 	uint32		epoch;
 	Vector	   *query;			/* vector being inserted */
@@ -123,6 +126,53 @@ static const HnswGraphOps MemOps = {
 };
 
 /* ---------- in-memory insertion ---------- */
+
+/* An entry of the duplicate map: the newest element with this vector hash. */
+typedef struct DupEntry
+{
+	uint32		hash;
+	int			element;
+} DupEntry;
+
+static uint32
+VectorHash(Vector *vec)
+{
+	return hash_bytes((const unsigned char *) vec->x, sizeof(float) * vec->dim);
+}
+
+/*
+ * AddToDuplicate gives heaptid to an existing element holding exactly vec
+ * when the newest such element has room; returns false otherwise.  Exact
+ * duplicates thus fill elements HNSW_HEAPTIDS rows at a time instead of
+ * becoming many identical elements, which would all pick the same
+ * neighbours and leave one another unreachable.
+ */
+static bool
+AddToDuplicate(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
+{
+	uint32		hash = VectorHash(vec);
+	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_FIND, NULL);
+	BuildElement *e;
+
+	if (entry == NULL)
+		return false;
+	e = &bs->elements[entry->element];
+	if (e->ntids >= HNSW_HEAPTIDS || e->vec->dim != vec->dim ||
+		memcmp(e->vec->x, vec->x, sizeof(float) * vec->dim) != 0)
+		return false;
+	e->tids[e->ntids++] = *heaptid;
+	return true;
+}
+
+/* RememberElement makes element id the newest holder of its vector. */
+static void
+RememberElement(HnswBuildState *bs, int id)
+{
+	uint32		hash = VectorHash(bs->elements[id].vec);
+	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_ENTER, NULL);
+
+	entry->element = id;
+}
 
 /* Bytes an element of the given level takes in the graph. */
 static Size
@@ -233,10 +283,13 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 	int			top;
 	int			id;
 
+	if (AddToDuplicate(bs, vec, heaptid))
+		return;
 	if (bs->entry < 0)
 	{
 		bs->entry = AddElement(bs, vec, level, heaptid);
 		bs->maxlevel = level;
+		RememberElement(bs, bs->entry);
 		return;
 	}
 
@@ -272,20 +325,8 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 		neps = nlayer[lc];
 	}
 
-	/* exact duplicate of the closest element: share it */
-	if (nlayer[0] > 0)
-	{
-		BuildElement *closest = &bs->elements[layers[0][0].id];
-
-		if (closest->ntids < HNSW_HEAPTIDS &&
-			memcmp(closest->vec->x, vec->x, sizeof(float) * vec->dim) == 0)
-		{
-			closest->tids[closest->ntids++] = *heaptid;
-			return;
-		}
-	}
-
 	id = AddElement(bs, vec, level, heaptid);
+	RememberElement(bs, id);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
@@ -316,35 +357,64 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 
 /*
  * ConnectGraph makes every element reachable from the entry point on
- * layer 0.  Neighbour selection can leave an element with no in-links;
- * such an element is linked from its closest reachable neighbour (taking
- * a free slot, or replacing that neighbour's farthest link), and the
- * search for unreached elements repeats until none is left or a few
- * passes are done.
+ * layer 0.  Neighbour selection can leave an element with no in-links
+ * (ties between many identical vectors make it likely); such an element is
+ * linked from its closest reachable neighbour, taking a free slot or
+ * replacing the link whose target has the most other in-links, so the
+ * replaced element stays reachable.  Repeats until nothing is unreached or
+ * a few passes are done.
  */
+/*
+ * CanTakeLink says whether element t can link to one more element on layer
+ * 0 without cutting the only in-link of another: a free slot, or a link to
+ * an element with another in-link.
+ */
+static bool
+CanTakeLink(HnswBuildState *bs, int t, const int *indegree)
+{
+	BuildElement *e = &bs->elements[t];
+
+	if (e->counts[0] < HNSW_LAYER_SLOTS(0, bs->m))
+		return true;
+	for (int k = 0; k < e->counts[0]; k++)
+		if (indegree[e->nbr[k]] >= 2)
+			return true;
+	return false;
+}
+
 static void
 ConnectGraph(HnswBuildState *bs)
 {
-	int			n = bs->nelements;
+	Size		n = (Size) bs->nelements;
 	bool	   *reached;
 	int		   *queue;
+	int		   *indegree;
 	int			cap0 = HNSW_LAYER_SLOTS(0, bs->m);
 
 	if (n == 0)
 		return;
 	reached = palloc(sizeof(bool) * n);
 	queue = palloc(sizeof(int) * n);
+	indegree = palloc(sizeof(int) * n);
 	for (int pass = 0; pass < 8; pass++)
 	{
 		int			head = 0,
 					tail = 0;
 		bool		linked = false;
 
-		memset(reached, 0, sizeof(bool) * n);
+		for (int i = 0; i < (int) n; i++)
+		{
+			indegree[i] = 0;
+			reached[i] = false;
+		}
+		for (int i = 0; i < (int) n; i++)
+			for (int k = 0; k < bs->elements[i].counts[0]; k++)
+				indegree[bs->elements[i].nbr[k]]++;
 		reached[bs->entry] = true;
 		queue[tail++] = bs->entry;
-		for (int i = -1; i < n; i++)
+		for (int i = -1; i < (int) n; i++)
 		{
+			CHECK_FOR_INTERRUPTS();
 			if (i >= 0 && !reached[i])
 			{
 				BuildElement *e = &bs->elements[i];
@@ -352,9 +422,13 @@ ConnectGraph(HnswBuildState *bs)
 				BuildElement *t;
 				float		d;
 
+				/* a reached neighbour that can take a link without losing one */
 				for (int k = 0; k < e->counts[0] && target < 0; k++)
-					if (reached[e->nbr[k]])
+					if (reached[e->nbr[k]] && CanTakeLink(bs, e->nbr[k], indegree))
 						target = e->nbr[k];
+				/* else the element reached last, else the entry point */
+				if (target < 0 && CanTakeLink(bs, queue[tail - 1], indegree))
+					target = queue[tail - 1];
 				if (target < 0)
 					target = bs->entry;
 				t = &bs->elements[target];
@@ -366,14 +440,18 @@ ConnectGraph(HnswBuildState *bs)
 				}
 				else
 				{
-					int			far = 0;
+					int			best = 0;
 
 					for (int k = 1; k < t->counts[0]; k++)
-						if (t->nbrdist[k] > t->nbrdist[far])
-							far = k;
-					t->nbr[far] = i;
-					t->nbrdist[far] = d;
+						if (indegree[t->nbr[k]] > indegree[t->nbr[best]] ||
+							(indegree[t->nbr[k]] == indegree[t->nbr[best]] &&
+							 t->nbrdist[k] > t->nbrdist[best]))
+							best = k;
+					indegree[t->nbr[best]]--;
+					t->nbr[best] = i;
+					t->nbrdist[best] = d;
 				}
+				indegree[i]++;
 				reached[i] = true;
 				queue[tail++] = i;
 				linked = true;
@@ -397,6 +475,7 @@ ConnectGraph(HnswBuildState *bs)
 	}
 	pfree(reached);
 	pfree(queue);
+	pfree(indegree);
 }
 
 /* ---------- writing the graph ---------- */
@@ -651,6 +730,15 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.capacity = 1024;
 	bs.elements = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BuildElement) * bs.capacity);
 	bs.visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * bs.capacity);
+	{
+		HASHCTL		hctl;
+
+		hctl.keysize = sizeof(uint32);
+		hctl.entrysize = sizeof(DupEntry);
+		hctl.hcxt = CurrentMemoryContext;
+		bs.dups = hash_create("vsearch_hnsw build duplicates", 1024, &hctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
 
 	HnswWriteEmptyMetapage(index, MAIN_FORKNUM, bs.dim, bs.m, bs.efc, false);
 

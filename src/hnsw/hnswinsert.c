@@ -490,12 +490,12 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 			VsTidSetAdd(ctx.visited, eps[i].id);
 	}
 
-	/* an exact duplicate of the closest element takes the heap TID */
-	if (nlayer[0] > 0)
+	/* an exact duplicate joins an equal element that has room */
+	for (int i = 0; i < nlayer[0] && layers[0][i].dist == layers[0][0].dist; i++)
 	{
 		ItemPointerData ctid;
 
-		VsKeyToTid(layers[0][0].id, &ctid);
+		VsKeyToTid(layers[0][i].id, &ctid);
 		if (TryAddHeapTid(index, wal, &ctid, vec, heaptid))
 			return;
 	}
