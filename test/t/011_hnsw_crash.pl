@@ -20,8 +20,8 @@ $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vsearch;
 	CREATE TABLE items (id bigserial PRIMARY KEY, v vector(16));
-	INSERT INTO items (v) SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16))::vector
-	  FROM generate_series(1, 2000);
+	INSERT INTO items (v) SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16) WHERE g > 0)::vector
+	  FROM generate_series(1, 2000) g;
 	CREATE INDEX items_hnsw ON items USING vsearch_hnsw (v) WITH (m = 8, ef_construction = 32);
 	CREATE UNLOGGED TABLE scratch (v vector(4));
 	CREATE INDEX scratch_hnsw ON scratch USING vsearch_hnsw (v);
@@ -30,12 +30,12 @@ $node->safe_psql('postgres', q{
 
 my $script = $node->basedir . '/insert.sql';
 open(my $fh, '>', $script) or die "could not write $script: $!";
-print $fh "INSERT INTO items (v) SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16))::vector FROM generate_series(1, 5);\n";
+print $fh "INSERT INTO items (v) SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16) WHERE g > 0)::vector FROM generate_series(1, 5) g;\n";
 close($fh);
 
 my $recall = q{
-	CREATE TEMP TABLE qs AS SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16))::vector AS v
-	  FROM generate_series(1, 20);
+	CREATE TEMP TABLE qs AS SELECT ARRAY(SELECT (random() * 10)::real FROM generate_series(1, 16) WHERE g > 0)::vector AS v
+	  FROM generate_series(1, 20) g;
 	SELECT sum((SELECT count(*) FROM
 	             (SELECT id FROM items ORDER BY v <-> qs.v LIMIT 10) a
 	             WHERE id IN (SELECT id FROM items ORDER BY v <-> qs.v + '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 10)))
@@ -55,8 +55,10 @@ for my $round (1 .. 2)
 	$pgbench->finish;
 	$node->start;
 
+	# the checker raises an error for a visible row missing from the index;
+	# rows of transactions the crash aborted may still be in it until vacuum
 	my $check = $node->safe_psql('postgres',
-		"SELECT elements > 2000 AND heap_tids = live_rows FROM vsearch_hnsw_check('items_hnsw')");
+		"SELECT live_rows > 2000 AND heap_tids >= live_rows FROM vsearch_hnsw_check('items_hnsw')");
 	is($check, 't', "crash $round: checker passes and every visible row is in the index");
 	# index scan (ORDER BY v <-> q) against exact search (the '+ zero vector'
 	# expression cannot use the index)
@@ -68,7 +70,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM scratch'), '0', 'unlogged 
 $node->safe_psql('postgres', q{INSERT INTO scratch SELECT ARRAY[i, i, i, i]::real[] FROM generate_series(1, 50) i});
 is($node->safe_psql('postgres', q{
 	SET enable_seqscan = off;
-	SELECT string_agg(v::text, ' ') FROM (SELECT v FROM scratch ORDER BY v <-> '[3,3,3,3]' LIMIT 2) s}),
+	SELECT string_agg(v::text, ' ') FROM (SELECT v FROM scratch ORDER BY v <-> '[2.9,2.9,2.9,2.9]' LIMIT 2) s}),
 	'[3,3,3,3] [2,2,2,2]', 'its index works after the crash');
 is($node->safe_psql('postgres', "SELECT elements FROM vsearch_hnsw_check('scratch_hnsw')"), '50',
 	'the unlogged index holds only the new rows');
