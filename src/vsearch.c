@@ -16,6 +16,7 @@
 
 #include "distance/distance.h"
 #include "fmgr.h"
+#include "ivf/ivf.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -32,5 +33,6 @@ void
 _PG_init(void)
 {
 	VsDistanceInit();
+	VsIvfInit();
 	MarkGUCPrefixReserved("vsearch");
 }
