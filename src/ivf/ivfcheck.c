@@ -12,7 +12,9 @@
  * new block leaves one behind.  The first problem raises
  * ERRCODE_INDEX_CORRUPTED with a detail naming the block.  It holds a
  * ShareLock on the table, so no row is inserted or removed meanwhile and
- * the unreachable-block test is exact; readers are not blocked.
+ * the unreachable-block test is exact; readers are not blocked.  On a
+ * standby, where only AccessShareLock may be taken, run it when replay is
+ * quiet: a page linked by replay during the walk could be reported.
  *
  * IDENTIFICATION
  *	  src/ivf/ivfcheck.c
@@ -26,6 +28,7 @@
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "common/vsfmgr.h"
@@ -166,8 +169,8 @@ CheckList(CheckState *cs, int list, BlockNumber start, BlockNumber insertPage)
 /*
  * vsearch_ivf_check(regclass) checks the structure of a vsearch_ivf index
  * and returns normally, or raises ERRCODE_INDEX_CORRUPTED at the first
- * problem.  Takes ShareLock on the table (blocking writers while it runs),
- * then AccessShareLock on the index.
+ * problem.  Takes ShareLock on the table (blocking writers while it runs;
+ * AccessShareLock during recovery), then AccessShareLock on the index.
  */
 VS_FUNCTION(vsearch_ivf_check);
 Datum
@@ -189,13 +192,15 @@ vsearch_ivf_check(PG_FUNCTION_ARGS)
 
 	Oid			heapoid;
 	Relation	heap;
+	LOCKMODE	heapLock;
 
 	heapoid = IndexGetRelation(indexoid, true);
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a vsearch_ivf index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-	heap = table_open(heapoid, ShareLock);
+	heapLock = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	heap = table_open(heapoid, heapLock);
 	index = relation_open(indexoid, AccessShareLock);
 	if (index->rd_rel->relkind != RELKIND_INDEX ||
 		index->rd_indam == NULL || index->rd_indam->ambuild != ivfbuild)
@@ -293,6 +298,6 @@ vsearch_ivf_check(PG_FUNCTION_ARGS)
 	}
 
 	relation_close(index, AccessShareLock);
-	table_close(heap, ShareLock);
+	table_close(heap, heapLock);
 	PG_RETURN_VOID();
 }
