@@ -36,6 +36,7 @@
 #include "types/vector.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 #include "utils/tuplesort.h"
 
 /* Fixed seed: the same table gives the same index. */
@@ -337,6 +338,11 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	Page		metapage;
 	IvfMetaPage meta;
 	double		reltuples;
+	TimestampTz t0,
+				t1 = 0,
+				t2 = 0,
+				t3 = 0,
+				t4 = 0;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -378,6 +384,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.dims > 0)
 		PlanSample(&bs);
 
+	t0 = GetCurrentTimestamp();
 	/* pass 1: sample */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
@@ -421,6 +428,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			bs.nsamples = Max(bs.nlists, bs.nsamples - bs.nsamples / 8 - 1);
 
 		/* train */
+		t1 = GetCurrentTimestamp();
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
 		bs.centroids = palloc_extended(mul_size(mul_size(bs.nlists, bs.dims), sizeof(float)),
 									   MCXT_ALLOC_HUGE);
@@ -428,6 +436,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 				  bs.centroids, &bs.rng);
 		pfree(bs.samples);
 		bs.samples = NULL;
+		t2 = GetCurrentTimestamp();
 	}
 
 	if (bs.nlists > 0)
@@ -455,6 +464,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   AssignCallback, &bs, NULL);
 		tuplesort_performsort(bs.sort);
+		t3 = GetCurrentTimestamp();
 
 		/* load */
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
@@ -464,6 +474,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		ExecDropSingleTupleTableSlot(bs.slot);
 		ExecDropSingleTupleTableSlot(bs.readSlot);
 		centroidStart = WriteCentroids(&bs, startPages, lastPages);
+		t4 = GetCurrentTimestamp();
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		meta = IvfPageGetMeta(metapage);
@@ -488,6 +499,14 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 
 	MemoryContextDelete(bs.tmpCtx);
+	if (bs.nlists > 0)
+		elog(DEBUG1, "vsearch_ivf build of \"%s\": %d lists, %d samples; sample %.3f s, k-means %.3f s, assign+sort %.3f s, load %.3f s, WAL %.3f s",
+			 RelationGetRelationName(index), bs.nlists, bs.nsamples,
+			 TimestampDifferenceMilliseconds(t0, t1) / 1000.0,
+			 TimestampDifferenceMilliseconds(t1, t2) / 1000.0,
+			 TimestampDifferenceMilliseconds(t2, t3) / 1000.0,
+			 TimestampDifferenceMilliseconds(t3, t4) / 1000.0,
+			 TimestampDifferenceMilliseconds(t4, GetCurrentTimestamp()) / 1000.0);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;

@@ -40,10 +40,11 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	GenericCosts costs;
 	Relation	index;
 	int			nlists;
-	int			dims;
 	double		ratio;
 	double		distCost;
 	Cost		centroidCost;
+	Cost		pageCost;
+	Cost		rowCost;
 	double		firstRows;
 
 	if (path->indexorderbys == NIL)
@@ -61,7 +62,6 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		const IvfCache *cache = IvfGetCache(index);
 
 		nlists = cache->nlists;
-		dims = cache->dims;
 	}
 	index_close(index, NoLock);
 
@@ -69,16 +69,24 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	costs.numIndexTuples = Max(path->indexinfo->tuples, 1.0);
 	genericcostestimate(root, path, loop_count, &costs);
 
+	/*
+	 * Our own page and row costs replace the generic ones: a list is a run
+	 * of consecutive pages after a build, so its pages cost seq_page_cost
+	 * (random_page_cost would make an index larger than its table look
+	 * dearer than reading the table), and a distance costs one operator,
+	 * as the distance functions' procost says, so the index and an exact
+	 * sort are weighed alike.
+	 */
 	ratio = nlists > 0 ? (double) IvfEffectiveProbes(nlists) / nlists : 1.0;
-	/* a distance costs about one operator per 64 dimensions, at least one */
-	distCost = cpu_operator_cost * Max(1.0, dims / 64.0);
+	distCost = cpu_operator_cost;
 	centroidCost = (double) nlists * distCost;
+	pageCost = path->indexinfo->pages * seq_page_cost;
+	rowCost = costs.numIndexTuples * (cpu_index_tuple_cost + distCost);
 	firstRows = costs.numIndexTuples * ratio;
 
-	*indexStartupCost = centroidCost + costs.indexTotalCost * ratio +
-		firstRows * distCost + firstRows * log2(Max(firstRows, 2.0)) * cpu_operator_cost;
-	*indexTotalCost = centroidCost + costs.indexTotalCost +
-		costs.numIndexTuples * distCost +
+	*indexStartupCost = centroidCost + ratio * (pageCost + rowCost) +
+		firstRows * log2(Max(firstRows, 2.0)) * cpu_operator_cost;
+	*indexTotalCost = centroidCost + pageCost + rowCost +
 		costs.numIndexTuples * log2(Max(firstRows, 2.0)) * cpu_operator_cost;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0.0;
