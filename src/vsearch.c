@@ -17,6 +17,7 @@
 #include "distance/distance.h"
 #include "hnsw/hnsw.h"
 #include "fmgr.h"
+#include "ivf/ivf.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -34,5 +35,6 @@ _PG_init(void)
 {
 	VsDistanceInit();
 	VsHnswInit();
+	VsIvfInit();
 	MarkGUCPrefixReserved("vsearch");
 }
