@@ -42,6 +42,10 @@ endif
 # and infinity keep their meaning.
 KERNEL_MATH = -O3 -ffp-contract=fast -fno-math-errno -fno-trapping-math
 
+# Rebuild objects when a header they include changes (PGXS dependency
+# tracking, off in Debian's build of PostgreSQL).
+override autodepend = yes
+
 # The JIT bitcode would be compiled without the per-object ISA flags above;
 # vsearch's functions gain nothing from inlining into JIT code, so skip it.
 override with_llvm = no

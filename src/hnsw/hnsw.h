@@ -102,6 +102,8 @@ typedef struct HnswGraphOps
 	int			(*neighbors) (void *ctx, uint64 id, int lc, uint64 *out, int max);
 	/* distance between two elements, for neighbour selection */
 	float		(*pair_distance) (void *ctx, uint64 a, uint64 b);
+	/* distances from the query to n elements; ok[i] false if unusable */
+	void		(*distances) (void *ctx, const uint64 *ids, int n, float *dists, bool *ok);
 } HnswGraphOps;
 
 /* Vectors loaded once for the pairwise distances of neighbour selection. */
@@ -125,13 +127,15 @@ extern void VsHnswInit(void);
 
 /* hnswgraph.c: the algorithm */
 extern int	HnswRandomLevel(int m);
+extern int	HnswExpand(const HnswGraphOps *ops, void *ctx, uint64 id, int lc,
+					   uint64 *nbrs, int maxn, float *dists, bool *ok);
 extern void HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
 							const VsHeapEntry *entries, int nentries,
 							int ef, int lc, int m, VsHeap *result);
 extern VsHeapEntry *HnswHeapToSorted(VsHeap *heap, int *count);
 extern int	HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 								const VsHeapEntry *sorted, int ncands, int max,
-								VsHeapEntry *out);
+								VsHeapEntry *out, bool *kept);
 
 /* hnswutils.c: options, metric, pages, tuples */
 extern HnswOptions *HnswGetOptions(Relation index);

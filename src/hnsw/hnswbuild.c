@@ -31,6 +31,11 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+/* How a neighbour got into a list (see AddBackLink). */
+#define NBR_FILLER	0			/* added to fill the list after the heuristic */
+#define NBR_KEPT	1			/* chosen by the heuristic */
+#define NBR_UNKNOWN	2			/* appended to a list that had room */
+
 /* One element of the in-memory graph. */
 typedef struct BuildElement
 {
@@ -41,6 +46,7 @@ typedef struct BuildElement
 	int16	   *counts;			/* neighbours per layer, level + 1 entries */
 	int32	   *nbr;			/* slots as in the neighbour tuple */
 	float	   *nbrdist;		/* distance to each neighbour */
+	uint8	   *nbrkept;		/* NBR_KEPT, NBR_FILLER or NBR_UNKNOWN */
 	ItemPointerData tid;		/* where the element tuple is written */
 	ItemPointerData nbrtid;		/* where the neighbour tuple is written */
 } BuildElement;
@@ -121,8 +127,28 @@ MemPairDistance(void *arg, uint64 a, uint64 b)
 	return HnswDistance(&bs->metric, bs->elements[a].vec, bs->elements[b].vec);
 }
 
+/* MemDistances prefetches every vector before computing the distances. */
+static void
+MemDistances(void *arg, const uint64 *ids, int n, float *dists, bool *ok)
+{
+	HnswBuildState *bs = (HnswBuildState *) arg;
+
+	for (int i = 0; i < n; i++)
+	{
+		const char *v = (const char *) bs->elements[ids[i]].vec;
+
+		__builtin_prefetch(v);
+		__builtin_prefetch(v + 64);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		dists[i] = HnswDistance(&bs->metric, bs->query, bs->elements[ids[i]].vec);
+		ok[i] = true;
+	}
+}
+
 static const HnswGraphOps MemOps = {
-	MemVisit, MemDistance, MemNeighbors, MemPairDistance
+	MemVisit, MemDistance, MemNeighbors, MemPairDistance, MemDistances
 };
 
 /* ---------- in-memory insertion ---------- */
@@ -181,7 +207,7 @@ ElementBytes(HnswBuildState *bs, int level)
 	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
 
 	return sizeof(BuildElement) + sizeof(uint32) + VECTOR_SIZE(bs->dim) +
-		sizeof(int16) * (level + 1) + (sizeof(int32) + sizeof(float)) * slots + 64;
+		sizeof(int16) * (level + 1) + (sizeof(int32) + sizeof(float) + 1) * slots + 64;
 }
 
 /* AddElement appends an element (vector copied into graphCtx). */
@@ -208,6 +234,7 @@ AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
 	e->counts = palloc0(sizeof(int16) * (level + 1));
 	e->nbr = palloc(sizeof(int32) * slots);
 	e->nbrdist = palloc(sizeof(float) * slots);
+	e->nbrkept = palloc(sizeof(uint8) * slots);
 	bs->visited[bs->nelements] = 0;
 	bs->memUsed += ElementBytes(bs, level);
 	MemoryContextSwitchTo(old);
@@ -215,8 +242,13 @@ AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
 }
 
 /*
- * AddBackLink makes newid a neighbour of n on layer lc.  A full list is
- * re-selected with the heuristic among its members and the newcomer.
+ * AddBackLink makes newid a neighbour of n on layer lc.  A list with room
+ * simply takes it.  A full list whose members' selection is known drops
+ * one member in O(m): the newcomer counts as chosen by the heuristic if no
+ * chosen member closer to n is closer to it than n is; the farthest filler
+ * goes (or the farthest member when all were chosen).  A full list with
+ * members of unknown standing is re-selected from scratch (O(m^2)
+ * distances), which records every member's standing.
  */
 static void
 AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
@@ -225,44 +257,76 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 	int			start = HNSW_LAYER_START(lc, bs->m);
 	int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
 	int			count = e->counts[lc];
-	VsHeapEntry cands[2 * HNSW_MAX_M + 1];
-	VsHeapEntry chosen[2 * HNSW_MAX_M];
-	int			nchosen;
+	int32	   *nbr = e->nbr + start;
+	float	   *nd = e->nbrdist + start;
+	uint8	   *nk = e->nbrkept + start;
+	bool		known = true;
 
 	if (count < cap)
 	{
-		e->nbr[start + count] = newid;
-		e->nbrdist[start + count] = dist;
+		nbr[count] = newid;
+		nd[count] = dist;
+		nk[count] = NBR_UNKNOWN;
 		e->counts[lc]++;
 		return;
 	}
 	for (int i = 0; i < count; i++)
-	{
-		cands[i].id = e->nbr[start + i];
-		cands[i].dist = e->nbrdist[start + i];
-	}
-	cands[count].id = newid;
-	cands[count].dist = dist;
-	/* insertion sort: at most 2m + 1 entries */
-	for (int i = 1; i <= count; i++)
-	{
-		VsHeapEntry x = cands[i];
-		int			j = i - 1;
+		if (nk[i] == NBR_UNKNOWN)
+			known = false;
 
-		while (j >= 0 && cands[j].dist > x.dist)
-		{
-			cands[j + 1] = cands[j];
-			j--;
-		}
-		cands[j + 1] = x;
-	}
-	nchosen = HnswSelectNeighbors(&MemOps, bs, cands, count + 1, cap, chosen);
-	for (int i = 0; i < nchosen; i++)
+	if (known)
 	{
-		e->nbr[start + i] = (int32) chosen[i].id;
-		e->nbrdist[start + i] = chosen[i].dist;
+		bool		newkept = true;
+		int			drop = -1;	/* slot to replace; count = the newcomer itself */
+
+		for (int i = 0; i < count && newkept; i++)
+			if (nk[i] == NBR_KEPT && nd[i] < dist &&
+				HnswDistance(&bs->metric, bs->elements[nbr[i]].vec, bs->elements[newid].vec) <= dist)
+				newkept = false;
+		/* the farthest filler, the newcomer included */
+		for (int i = 0; i < count; i++)
+			if (nk[i] == NBR_FILLER && (drop < 0 || nd[i] > nd[drop]))
+				drop = i;
+		if (!newkept && (drop < 0 || dist > nd[drop]))
+			return;				/* the newcomer is the farthest filler */
+		if (drop < 0)
+		{
+			/* all chosen: the farthest of them and the newcomer goes */
+			for (int i = 0; i < count; i++)
+				if (drop < 0 || nd[i] > nd[drop])
+					drop = i;
+			if (dist >= nd[drop])
+				return;
+		}
+		nbr[drop] = newid;
+		nd[drop] = dist;
+		nk[drop] = newkept ? NBR_KEPT : NBR_FILLER;
+		return;
 	}
-	e->counts[lc] = nchosen;
+
+	{
+		VsHeapEntry cands[2 * HNSW_MAX_M + 1];
+		VsHeapEntry chosen[2 * HNSW_MAX_M];
+		bool		kept[2 * HNSW_MAX_M];
+		int			nchosen;
+
+		for (int i = 0; i < count; i++)
+		{
+			cands[i].id = nbr[i];
+			cands[i].dist = nd[i];
+		}
+		cands[count].id = newid;
+		cands[count].dist = dist;
+		HnswSortEntries(cands, count + 1);
+		nchosen = HnswSelectNeighbors(&MemOps, bs, cands, count + 1, cap, chosen, kept);
+		for (int i = 0; i < nchosen; i++)
+		{
+			nbr[i] = (int32) chosen[i].id;
+			nd[i] = chosen[i].dist;
+			nk[i] = kept[i] ? NBR_KEPT : NBR_FILLER;
+		}
+		e->counts[lc] = nchosen;
+	}
 }
 
 /*
@@ -332,15 +396,17 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 		int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
 		int			start = HNSW_LAYER_START(lc, bs->m);
 		VsHeapEntry chosen[2 * HNSW_MAX_M];
+		bool		kept[2 * HNSW_MAX_M];
 		int			nchosen;
 		BuildElement *e;
 
-		nchosen = HnswSelectNeighbors(&MemOps, bs, layers[lc], nlayer[lc], cap, chosen);
+		nchosen = HnswSelectNeighbors(&MemOps, bs, layers[lc], nlayer[lc], cap, chosen, kept);
 		e = &bs->elements[id];
 		for (int i = 0; i < nchosen; i++)
 		{
 			e->nbr[start + i] = (int32) chosen[i].id;
 			e->nbrdist[start + i] = chosen[i].dist;
+			e->nbrkept[start + i] = kept[i] ? NBR_KEPT : NBR_FILLER;
 		}
 		e->counts[lc] = nchosen;
 		for (int i = 0; i < nchosen; i++)
@@ -448,6 +514,7 @@ ConnectGraph(HnswBuildState *bs)
 				if (t->counts[0] < cap0)
 				{
 					t->nbr[t->counts[0]] = i;
+					t->nbrkept[t->counts[0]] = NBR_UNKNOWN;
 					t->nbrdist[t->counts[0]++] = d;
 				}
 				else
@@ -461,6 +528,7 @@ ConnectGraph(HnswBuildState *bs)
 							best = k;
 					indegree[t->nbr[best]]--;
 					t->nbr[best] = i;
+					t->nbrkept[best] = NBR_UNKNOWN;
 					t->nbrdist[best] = d;
 				}
 				indegree[i]++;

@@ -37,6 +37,30 @@ HnswRandomLevel(int m)
 }
 
 /*
+ * HnswExpand lists the neighbours of id on layer lc not visited yet (and
+ * marks them visited) and computes their distances to the query, in one
+ * batch when the graph offers it, so page reads can overlap.  Returns the
+ * number of neighbours in nbrs; ok[i] is false for unusable ones.
+ */
+int
+HnswExpand(const HnswGraphOps *ops, void *ctx, uint64 id, int lc,
+		   uint64 *nbrs, int maxn, float *dists, bool *ok)
+{
+	int			n = ops->neighbors(ctx, id, lc, nbrs, maxn);
+	int			fresh = 0;
+
+	for (int i = 0; i < n; i++)
+		if (ops->visit(ctx, nbrs[i]))
+			nbrs[fresh++] = nbrs[i];
+	if (ops->distances)
+		ops->distances(ctx, nbrs, fresh, dists, ok);
+	else
+		for (int i = 0; i < fresh; i++)
+			ok[i] = ops->distance(ctx, nbrs[i], &dists[i]);
+	return fresh;
+}
+
+/*
  * HnswSearchLayer runs the best-first search of one layer from the given
  * entries (already visited, distances known) and leaves the ef closest
  * elements found in result, a max-heap the caller created empty.
@@ -50,6 +74,8 @@ HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
 	VsHeap		cand;
 	int			maxn = HNSW_LAYER_SLOTS(lc, m);
 	uint64	   *nbrs = palloc(sizeof(uint64) * maxn);
+	float	   *dists = palloc(sizeof(float) * maxn);
+	bool	   *ok = palloc(sizeof(bool) * maxn);
 
 	VsHeapInit(&cand, Max(ef * 2, nentries), false);
 	for (int i = 0; i < nentries; i++)
@@ -70,14 +96,12 @@ HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
 		VsHeapPop(&cand);
 		CHECK_FOR_INTERRUPTS();
 
-		n = ops->neighbors(ctx, c.id, lc, nbrs, maxn);
+		n = HnswExpand(ops, ctx, c.id, lc, nbrs, maxn, dists, ok);
 		for (int i = 0; i < n; i++)
 		{
-			float		d;
+			float		d = dists[i];
 
-			if (!ops->visit(ctx, nbrs[i]))
-				continue;
-			if (!ops->distance(ctx, nbrs[i], &d))
+			if (!ok[i])
 				continue;
 			if (result->count < ef || d < VsHeapTop(result)->dist)
 			{
@@ -90,6 +114,8 @@ HnswSearchLayer(const HnswGraphOps *ops, void *ctx,
 	}
 	pfree(cand.items);
 	pfree(nbrs);
+	pfree(dists);
+	pfree(ok);
 }
 
 /*
@@ -118,12 +144,13 @@ HnswHeapToSorted(VsHeap *heap, int *count)
  * on clustered data the heuristic alone keeps only a handful of links,
  * which costs recall, and a full list that drops only its farthest members
  * keeps elements' in-links.  Writes at most max entries to out, in
- * selection order, and returns how many.
+ * selection order, and returns how many; when kept is not NULL, kept[i]
+ * tells whether out[i] was chosen by the heuristic (not a filler).
  */
 int
 HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 					const VsHeapEntry *sorted, int ncands, int max,
-					VsHeapEntry *out)
+					VsHeapEntry *out, bool *kept)
 {
 	int			count = 0;
 	bool	   *taken = palloc0(sizeof(bool) * Max(ncands, 1));
@@ -142,13 +169,21 @@ HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 		}
 		if (keep)
 		{
+			if (kept)
+				kept[count] = true;
 			out[count++] = sorted[i];
 			taken[i] = true;
 		}
 	}
 	for (int i = 0; i < ncands && count < max; i++)
+	{
 		if (!taken[i])
+		{
+			if (kept)
+				kept[count] = false;
 			out[count++] = sorted[i];
+		}
+	}
 	pfree(taken);
 	return count;
 }

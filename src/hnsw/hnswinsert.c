@@ -269,7 +269,7 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 			}
 			HnswVecCachePut(&cv, VsTidToKey(newtid), newvec);
 			HnswSortEntries(cands, ncands);
-			nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cv, cands, ncands, cap, chosen);
+			nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cv, cands, ncands, cap, chosen, NULL);
 			for (int i = 0; i < nchosen; i++)
 				VsKeyToTid(chosen[i].id, &replacement[nrepl++]);
 			/* the newcomer lost: nothing to write */
@@ -510,7 +510,7 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 		HnswVecCacheInit(&cv, &ctx, nlayer[lc] + 1);
 		chosen[lc] = palloc(sizeof(VsHeapEntry) * HNSW_LAYER_SLOTS(lc, ctx.m));
 		nchosen[lc] = HnswSelectNeighbors(&HnswVecCacheOps, &cv, layers[lc], nlayer[lc],
-										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc]);
+										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc], NULL);
 		for (int i = 0; i < nchosen[lc]; i++)
 			VsKeyToTid(chosen[lc][i].id, &ntup->tids[start + i]);
 	}

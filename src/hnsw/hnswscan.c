@@ -82,6 +82,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	Vector	   *query = NULL;
 
 	MemoryContextReset(so->scanCtx);
+	memset(&so->disk, 0, sizeof(so->disk));
 	so->started = false;
 	so->done = false;
 	so->flatdone = false;
@@ -222,6 +223,8 @@ NextRound(HnswScanOpaque so)
 {
 	int			maxn = HNSW_LAYER_SLOTS(0, so->disk.m);
 	uint64	   *nbrs = palloc(sizeof(uint64) * maxn);
+	float	   *dists = palloc(sizeof(float) * maxn);
+	bool	   *ok = palloc(sizeof(bool) * maxn);
 	VsHeapEntry *batch;
 	int			nbatch = 0;
 
@@ -243,14 +246,12 @@ NextRound(HnswScanOpaque so)
 		VsHeapPop(&so->cand);
 		CHECK_FOR_INTERRUPTS();
 
-		n = HnswDiskOps.neighbors(&so->disk, c.id, 0, nbrs, maxn);
+		n = HnswExpand(&HnswDiskOps, &so->disk, c.id, 0, nbrs, maxn, dists, ok);
 		for (int i = 0; i < n; i++)
 		{
-			float		d;
+			float		d = dists[i];
 
-			if (!HnswDiskOps.visit(&so->disk, nbrs[i]))
-				continue;
-			if (!HnswDiskOps.distance(&so->disk, nbrs[i], &d))
+			if (!ok[i])
 				continue;
 			VsHeapPush(&so->cand, d, nbrs[i]);
 			if (so->window.count < so->ef || d < VsHeapTop(&so->window)->dist)
@@ -268,6 +269,8 @@ NextRound(HnswScanOpaque so)
 		}
 	}
 	pfree(nbrs);
+	pfree(dists);
+	pfree(ok);
 
 	/* the window's new elements, closest first */
 	batch = palloc(sizeof(VsHeapEntry) * Max(so->window.count, 1));

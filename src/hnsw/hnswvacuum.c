@@ -172,7 +172,7 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 		}
 	}
 	HnswSortEntries(cands, ncands);
-	nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cache, cands, ncands, cap, chosen);
+	nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cache, cands, ncands, cap, chosen, NULL);
 	for (int i = 0; i < nchosen; i++)
 		VsKeyToTid(chosen[i].id, &out[i]);
 	return nchosen;
