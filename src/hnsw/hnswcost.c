@@ -3,12 +3,15 @@
  * hnswcost.c
  *	  Cost estimate for vsearch_hnsw scans.
  *
- * Design: a search touches about 2·m·ef_search elements however large the
- * table, so the startup cost is that fraction of a full index scan, while
- * the total cost is the full scan a query without LIMIT would make the
- * streaming search do.  The planner therefore takes the index for
- * ORDER BY ... LIMIT k on tables large enough for it to pay, and an exact
- * sort without LIMIT.
+ * Design: a search expands about ef_search elements of layer 0 and reads
+ * their 2·m neighbours, about half of them new (the rest were seen), plus
+ * m per upper layer on the way down: that many tuples however large the
+ * table.  The startup cost is that fraction of a full index scan, with its
+ * pages charged as sequential reads (a search revisits a small, mostly
+ * cached part of the index); the total cost is the full scan, at random
+ * page cost, that a query without LIMIT would make the streaming search
+ * do.  The planner therefore takes the index for ORDER BY ... LIMIT k on
+ * tables large enough for it to pay, and an exact sort without LIMIT.
  *
  * IDENTIFICATION
  *	  src/hnsw/hnswcost.c
@@ -22,6 +25,9 @@
 #include "utils/float.h"
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+#include <math.h>
 
 /*
  * hnswcostestimate is amcostestimate.  Without ORDER BY the index is
@@ -38,6 +44,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	int			m;
 	double		visited;
 	double		ratio;
+	double		seq_page_cost;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -56,10 +63,19 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	m = HnswGetOptions(index)->m;
 	index_close(index, NoLock);
 
-	visited = 2.0 * m * hnsw_ef_search;
-	ratio = path->indexinfo->tuples > 0 ? Min(1.0, visited / path->indexinfo->tuples) : 1.0;
+	if (path->indexinfo->tuples > 1)
+	{
+		double		levels = log(path->indexinfo->tuples) / log((double) m);
 
-	*indexStartupCost = costs.indexTotalCost * ratio;
+		visited = 0.5 * 2.0 * m * hnsw_ef_search + m * levels;
+		ratio = Min(1.0, visited / path->indexinfo->tuples);
+	}
+	else
+		ratio = 1.0;
+
+	get_tablespace_page_costs(path->indexinfo->reltablespace, NULL, &seq_page_cost);
+	*indexStartupCost = ratio * (costs.indexTotalCost -
+								 costs.numIndexPages * (costs.spc_random_page_cost - seq_page_cost));
 	*indexTotalCost = costs.indexTotalCost;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
