@@ -99,8 +99,20 @@ SELECT indisvalid FROM pg_index WHERE indexrelid = 'hnsw_t_cc'::regclass;
 REINDEX INDEX CONCURRENTLY hnsw_t_cc;
 SELECT elements FROM vsearch_hnsw_check('hnsw_t_cc');
 
--- the checker refuses other indexes
+-- the checker refuses other indexes and relations that are not indexes
 SELECT * FROM vsearch_hnsw_check('hnsw_t_pkey');
+SELECT * FROM vsearch_hnsw_check('hnsw_t');
+
+-- ALTER INDEX ... SET (m) changes nothing until REINDEX: the layout comes
+-- from the metapage
+ALTER INDEX hnsw_t_l2 SET (m = 4);
+INSERT INTO hnsw_t VALUES (8, '[3,3,3]');
+SET enable_seqscan = off;
+SELECT id FROM hnsw_t ORDER BY v <-> '[3,3,3]' LIMIT 2;
+RESET enable_seqscan;
+SELECT elements, heap_tids, live_rows FROM vsearch_hnsw_check('hnsw_t_l2');
+REINDEX INDEX hnsw_t_l2;
+SELECT elements, heap_tids, live_rows FROM vsearch_hnsw_check('hnsw_t_l2');
 
 -- operator classes validate
 SELECT opcname, amvalidate(opc.oid) FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod

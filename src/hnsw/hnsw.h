@@ -106,20 +106,8 @@ typedef struct HnswGraphOps
 	void		(*distances) (void *ctx, const uint64 *ids, int n, float *dists, bool *ok);
 } HnswGraphOps;
 
-/* Vectors loaded once for the pairwise distances of neighbour selection. */
-typedef struct HnswVecCache
-{
-	HnswDiskCtx *disk;
-	int			count;
-	int			capacity;
-	uint64	   *ids;
-	Vector	  **vecs;
-} HnswVecCache;
-
-extern void HnswVecCacheInit(HnswVecCache *cache, HnswDiskCtx *disk, int capacity);
-extern Vector *HnswVecCacheGet(HnswVecCache *cache, uint64 id);
-extern void HnswVecCachePut(HnswVecCache *cache, uint64 id, Vector *vec);
-extern const HnswGraphOps HnswVecCacheOps;	/* pair_distance only; ctx is the cache */
+extern int	HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
+							Vector **vecs, int max, VsHeapEntry *out);
 extern void HnswSortEntries(VsHeapEntry *entries, int n);
 
 /* hnswhandler.c */

@@ -26,6 +26,8 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
+#include "catalog/pg_class.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "commands/defrem.h"
@@ -169,10 +171,17 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 	Oid			heapoid;
+	LOCKMODE	lockmode;
 
+	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	/* writers wait while the check runs, so it sees no insert half done */
+	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
 	heapoid = IndexGetRelation(indexoid, false);
-	heap = table_open(heapoid, AccessShareLock);
-	index = index_open(indexoid, AccessShareLock);
+	heap = table_open(heapoid, lockmode);
+	index = index_open(indexoid, lockmode);
 	if (index->rd_rel->relam != get_index_am_oid("vsearch_hnsw", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -378,8 +387,8 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	else
 		live = -1;				/* expression index: not checked */
 
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	index_close(index, lockmode);
+	table_close(heap, lockmode);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

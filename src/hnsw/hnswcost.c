@@ -60,7 +60,12 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	genericcostestimate(root, path, loop_count, &costs);
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
-	m = HnswGetOptions(index)->m;
+	{
+		HnswMetaPageData meta;
+
+		HnswReadMeta(index, &meta);
+		m = meta.m;
+	}
 	index_close(index, NoLock);
 
 	if (path->indexinfo->tuples > 1)

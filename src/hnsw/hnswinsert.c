@@ -245,33 +245,33 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 
 		if (full)
 		{
-			HnswVecCache cv;
 			Vector	   *nvec;
-			int			nlevel;
+			Vector	   *vecs[2 * HNSW_MAX_M + 1];
+			ItemPointerData tids[2 * HNSW_MAX_M + 1];
 			VsHeapEntry cands[2 * HNSW_MAX_M + 1];
 			VsHeapEntry chosen[2 * HNSW_MAX_M];
 			int			ncands = 0;
 			int			nchosen;
 
-			HnswVecCacheInit(&cv, ctx, 2 * HNSW_MAX_M + 2);
-			nvec = HnswLoadVector(ctx->index, &ntid, &nlevel);
+			nvec = HnswLoadVector(ctx->index, &ntid, NULL);
 			if (nvec == NULL)
 				return;
 			for (int i = 0; i <= ncur; i++)
 			{
-				Vector	   *v = i < ncur ? HnswVecCacheGet(&cv, VsTidToKey(&current[i])) : newvec;
+				Vector	   *v = i < ncur ? HnswLoadVector(ctx->index, &current[i], NULL) : newvec;
 
 				if (v == NULL)
 					continue;
-				cands[ncands].id = i < ncur ? VsTidToKey(&current[i]) : VsTidToKey(newtid);
+				vecs[ncands] = v;
+				tids[ncands] = i < ncur ? current[i] : *newtid;
+				cands[ncands].id = ncands;
 				cands[ncands].dist = HnswDistance(&ctx->metric, nvec, v);
 				ncands++;
 			}
-			HnswVecCachePut(&cv, VsTidToKey(newtid), newvec);
 			HnswSortEntries(cands, ncands);
-			nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cv, cands, ncands, cap, chosen, NULL);
+			nchosen = HnswSelectLocal(&ctx->metric, cands, ncands, vecs, cap, chosen);
 			for (int i = 0; i < nchosen; i++)
-				VsKeyToTid(chosen[i].id, &replacement[nrepl++]);
+				replacement[nrepl++] = tids[chosen[i].id];
 			/* the newcomer lost: nothing to write */
 			{
 				bool		kept = false;
@@ -440,7 +440,6 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 	Size		esize,
 				nsize;
 	ItemPointerData newtid;
-	HnswVecCache cv;
 	VsHeapEntry *chosen[HNSW_MAX_LEVEL + 1];
 	int			nchosen[HNSW_MAX_LEVEL + 1];
 
@@ -507,10 +506,31 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 		int			start = HNSW_LAYER_START(lc, ctx.m);
 
 		CHECK_FOR_INTERRUPTS();
-		HnswVecCacheInit(&cv, &ctx, nlayer[lc] + 1);
 		chosen[lc] = palloc(sizeof(VsHeapEntry) * HNSW_LAYER_SLOTS(lc, ctx.m));
-		nchosen[lc] = HnswSelectNeighbors(&HnswVecCacheOps, &cv, layers[lc], nlayer[lc],
-										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc], NULL);
+		{
+			Vector	  **vecs = palloc(sizeof(Vector *) * Max(nlayer[lc], 1));
+			VsHeapEntry *local = palloc(sizeof(VsHeapEntry) * Max(nlayer[lc], 1));
+			uint64	   *keys = palloc(sizeof(uint64) * Max(nlayer[lc], 1));
+			int			nlocal = 0;
+
+			for (int i = 0; i < nlayer[lc]; i++)
+			{
+				ItemPointerData t;
+
+				VsKeyToTid(layers[lc][i].id, &t);
+				vecs[nlocal] = HnswLoadVector(index, &t, NULL);
+				if (vecs[nlocal] == NULL)
+					continue;
+				keys[nlocal] = layers[lc][i].id;
+				local[nlocal].id = nlocal;
+				local[nlocal].dist = layers[lc][i].dist;
+				nlocal++;
+			}
+			nchosen[lc] = HnswSelectLocal(&ctx.metric, local, nlocal, vecs,
+										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc]);
+			for (int i = 0; i < nchosen[lc]; i++)
+				chosen[lc][i].id = keys[chosen[lc][i].id];
+		}
 		for (int i = 0; i < nchosen[lc]; i++)
 			VsKeyToTid(chosen[lc][i].id, &ntup->tids[start + i]);
 	}

@@ -123,12 +123,14 @@ StartSearch(HnswScanOpaque so)
 
 	HnswReadMeta(so->disk.index, &meta);
 	so->disk.deleted = VsTidSetCreate(CurrentMemoryContext, 64);
+	VsHeapInit(&so->cand, 256, false);
+	VsHeapInit(&so->window, hnsw_ef_search + 1, true);
+	VsHeapInit(&so->overflow, 256, false);
+	so->emitted = VsTidSetCreate(CurrentMemoryContext, 256);
+	so->ef = 0;
 	HnswLoadEntry(&so->disk, &meta, &ep, &found);
 	if (!found)
-	{
-		so->done = true;
-		return;
-	}
+		return;					/* no entry point: the final pass finds any element */
 	for (int lc = meta.entry_level; lc > 0; lc--)
 	{
 		VsHeap		w;
@@ -141,13 +143,8 @@ StartSearch(HnswScanOpaque so)
 		VsTidSetReset(so->disk.visited);
 		VsTidSetAdd(so->disk.visited, ep.id);
 	}
-	VsHeapInit(&so->cand, 256, false);
-	VsHeapInit(&so->window, hnsw_ef_search + 1, true);
-	VsHeapInit(&so->overflow, 256, false);
-	so->emitted = VsTidSetCreate(CurrentMemoryContext, 256);
 	VsHeapPush(&so->cand, ep.dist, ep.id);
 	VsHeapPush(&so->window, ep.dist, ep.id);
-	so->ef = 0;
 }
 
 /*

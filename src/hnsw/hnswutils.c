@@ -241,8 +241,8 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 						RelationGetRelationName(index))));
 	if (meta->version != HNSW_VERSION)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("index \"%s\" has on-disk format version %u, this vsearch reads version %d",
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has on-disk format version %u, this library reads version %d",
 						RelationGetRelationName(index), meta->version, HNSW_VERSION),
 				 errhint("REINDEX the index.")));
 }
@@ -619,11 +619,13 @@ const HnswGraphOps HnswDiskOps = {
 void
 HnswDiskCtxInit(HnswDiskCtx *ctx, Relation index, Vector *query)
 {
-	HnswOptions *opts = HnswGetOptions(index);
+	HnswMetaPageData meta;
 
+	/* m from the metapage: ALTER INDEX ... SET (m) must not change the layout */
+	HnswReadMeta(index, &meta);
 	ctx->index = index;
 	HnswInitMetric(index, &ctx->metric);
-	ctx->m = opts->m;
+	ctx->m = meta.m;
 	ctx->dim = query ? query->dim : 0;
 	ctx->query = query;
 	ctx->visited = VsTidSetCreate(CurrentMemoryContext, 256);
@@ -650,62 +652,40 @@ HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta, VsHeapEntry *entry, bool
 	*found = true;
 }
 
-/* ---------- vector cache for neighbour selection ---------- */
+/* ---------- neighbour selection over loaded vectors ---------- */
 
-/* HnswVecCacheInit prepares an empty cache in CurrentMemoryContext. */
-void
-HnswVecCacheInit(HnswVecCache *cache, HnswDiskCtx *disk, int capacity)
+typedef struct LocalVectors
 {
-	cache->disk = disk;
-	cache->count = 0;
-	cache->capacity = capacity;
-	cache->ids = palloc(sizeof(uint64) * capacity);
-	cache->vecs = palloc(sizeof(Vector *) * capacity);
-}
-
-/* HnswVecCachePut remembers vec for id (ignored when the cache is full). */
-void
-HnswVecCachePut(HnswVecCache *cache, uint64 id, Vector *vec)
-{
-	if (cache->count < cache->capacity)
-	{
-		cache->ids[cache->count] = id;
-		cache->vecs[cache->count++] = vec;
-	}
-}
-
-/*
- * HnswVecCacheGet returns the vector of element id, loading (and keeping)
- * it on first use; NULL if the element is gone.
- */
-Vector *
-HnswVecCacheGet(HnswVecCache *cache, uint64 id)
-{
-	ItemPointerData tid;
-	Vector	   *v;
-
-	for (int i = 0; i < cache->count; i++)
-		if (cache->ids[i] == id)
-			return cache->vecs[i];
-	VsKeyToTid(id, &tid);
-	v = HnswLoadVector(cache->disk->index, &tid, NULL);
-	HnswVecCachePut(cache, id, v);
-	return v;
-}
+	const HnswMetric *metric;
+	Vector	  **vecs;
+} LocalVectors;
 
 static float
-CachePairDistance(void *arg, uint64 a, uint64 b)
+LocalPairDistance(void *arg, uint64 a, uint64 b)
 {
-	HnswVecCache *cache = (HnswVecCache *) arg;
-	Vector	   *va = HnswVecCacheGet(cache, a);
-	Vector	   *vb = HnswVecCacheGet(cache, b);
+	LocalVectors *lv = (LocalVectors *) arg;
 
-	if (va == NULL || vb == NULL)
-		return get_float4_infinity();
-	return HnswDistance(&cache->disk->metric, va, vb);
+	return HnswDistance(lv->metric, lv->vecs[a], lv->vecs[b]);
 }
 
-const HnswGraphOps HnswVecCacheOps = {NULL, NULL, NULL, CachePairDistance, NULL};
+static const HnswGraphOps LocalOps = {NULL, NULL, NULL, LocalPairDistance, NULL};
+
+/*
+ * HnswSelectLocal runs the neighbour heuristic over candidates whose
+ * vectors are already in memory: sorted[i].id is an index into vecs (no
+ * NULL entries), so each pairwise distance is one kernel call.  Returns
+ * the chosen entries, ids still indexes into vecs.
+ */
+int
+HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
+				Vector **vecs, int max, VsHeapEntry *out)
+{
+	LocalVectors lv;
+
+	lv.metric = metric;
+	lv.vecs = vecs;
+	return HnswSelectNeighbors(&LocalOps, &lv, sorted, ncands, max, out, NULL);
+}
 
 /* HnswSortEntries sorts a short array by ascending distance (insertion sort). */
 void

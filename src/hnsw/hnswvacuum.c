@@ -38,7 +38,7 @@ typedef struct VacuumState
 	bool		wal;
 	int			m;
 	VsTidSet   *deleted;		/* packed TIDs of deleted elements */
-	ItemPointerData best;		/* highest surviving element */
+	ItemPointerData best;		/* new entry point, chosen in pass 2 */
 	int			bestlevel;
 	HnswDiskCtx disk;			/* metric and index for distance work */
 	MemoryContext tmpCtx;
@@ -103,11 +103,6 @@ RemoveDeadTids(VacuumState *vs, BlockNumber blkno, IndexBulkDeleteResult *stats,
 				changed = true;
 				VsTidSetAdd(vs->deleted, VsTidToKey(&tid));
 			}
-			else if (etup->level > vs->bestlevel)
-			{
-				vs->bestlevel = etup->level;
-				vs->best = tid;
-			}
 		}
 	}
 	if (changed)
@@ -127,13 +122,14 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 {
 	int			cap = HNSW_LAYER_SLOTS(lc, vs->m);
 	VsTidSet   *seen = VsTidSetCreate(CurrentMemoryContext, 64);
-	VsHeapEntry *cands = palloc(sizeof(VsHeapEntry) * (ncur * (2 * vs->m + 1) + 1));
+	int			maxc = ncur * (2 * vs->m + 1) + 1;
+	VsHeapEntry *cands = palloc(sizeof(VsHeapEntry) * maxc);
 	VsHeapEntry *chosen = palloc(sizeof(VsHeapEntry) * cap);
+	Vector	  **vecs = palloc(sizeof(Vector *) * maxc);
+	uint64	   *keys = palloc(sizeof(uint64) * maxc);
 	int			ncands = 0;
 	int			nchosen;
-	HnswVecCache cache;
 
-	HnswVecCacheInit(&cache, &vs->disk, ncur * (2 * vs->m + 1) + 1);
 	VsTidSetAdd(seen, VsTidToKey(elem));
 
 	for (int i = 0; i < ncur; i++)
@@ -163,18 +159,20 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 
 			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(seen, k))
 				continue;
-			v = HnswVecCacheGet(&cache, k);
+			v = HnswLoadVector(vs->index, &try[j], NULL);
 			if (v == NULL)
 				continue;
-			cands[ncands].id = k;
+			vecs[ncands] = v;
+			keys[ncands] = k;
+			cands[ncands].id = ncands;
 			cands[ncands].dist = HnswDistance(&vs->disk.metric, evec, v);
 			ncands++;
 		}
 	}
 	HnswSortEntries(cands, ncands);
-	nchosen = HnswSelectNeighbors(&HnswVecCacheOps, &cache, cands, ncands, cap, chosen, NULL);
+	nchosen = HnswSelectLocal(&vs->disk.metric, cands, ncands, vecs, cap, chosen);
 	for (int i = 0; i < nchosen; i++)
-		VsKeyToTid(chosen[i].id, &out[i]);
+		VsKeyToTid(keys[chosen[i].id], &out[i]);
 	return nchosen;
 }
 
@@ -248,6 +246,48 @@ RepairElement(VacuumState *vs, ItemPointer tid, int level)
 	}
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * FindEntry returns the live element of the highest level (pass 2, under
+ * HNSW_UPDATE_LOCK, so the answer holds until the lock is released), or
+ * an invalid TID when none is left.
+ */
+static void
+FindEntry(VacuumState *vs, BlockNumber nblocks, ItemPointer best, int *bestlevel)
+{
+	ItemPointerSetInvalid(best);
+	*bestlevel = -1;
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+											 vs->info->strategy);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+		{
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+				 off = OffsetNumberNext(off))
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				HnswElementTuple etup;
+
+				if (!ItemIdIsNormal(iid))
+					continue;
+				etup = (HnswElementTuple) PageGetItem(page, iid);
+				if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted &&
+					etup->level > *bestlevel)
+				{
+					*bestlevel = etup->level;
+					ItemPointerSet(best, blkno, off);
+				}
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /* RepairPage runs pass 2 for every live element of one page. */
@@ -433,22 +473,26 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 		LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 
-		/* the entry point must be a live element */
-		mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
-		HnswEditBegin(&edit, index, vs.wal);
-		page = HnswEditPage(&edit, mbuf, false);
-		mp = HnswPageGetMeta(page);
-		if (ItemPointerIsValid(&mp->entry) &&
-			VsTidSetContains(vs.deleted, VsTidToKey(&mp->entry)))
+		/*
+		 * The entry point must be a live element.  It is chosen now, under
+		 * the lock: inserts made since pass 1 may have added elements.
+		 */
+		nblocks = RelationGetNumberOfBlocks(index);
+		HnswReadMeta(index, &meta);
+		if (!ItemPointerIsValid(&meta.entry) ||
+			VsTidSetContains(vs.deleted, VsTidToKey(&meta.entry)))
 		{
+			FindEntry(&vs, nblocks, &vs.best, &vs.bestlevel);
+			mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+			LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+			HnswEditBegin(&edit, index, vs.wal);
+			page = HnswEditPage(&edit, mbuf, false);
+			mp = HnswPageGetMeta(page);
 			mp->entry = vs.best;
 			mp->entry_level = vs.bestlevel;
 			HnswEditFinish(&edit);
+			UnlockReleaseBuffer(mbuf);
 		}
-		else
-			HnswEditAbort(&edit);
-		UnlockReleaseBuffer(mbuf);
 
 		for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 		{
