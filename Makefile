@@ -58,3 +58,9 @@ vsearch--$(EXTVERSION).sql: $(SQL_PARTS)
 
 src/distance/distance_avx2.o: override CFLAGS += $(KERNEL_MATH) -mavx2 -mfma
 src/distance/distance_avx512.o: override CFLAGS += $(KERNEL_MATH) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+
+# The benchmark suite (bench/README.md); BENCH_ARGS passes options, e.g.
+# make bench BENCH_ARGS=--quick
+.PHONY: bench
+bench:
+	bench/run $(BENCH_ARGS)
