@@ -21,9 +21,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/xloginsert.h"
-#include "catalog/pg_language.h"
-#include "catalog/pg_proc.h"
 #include "distance/distance.h"
+#include "common/vsproc.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -32,7 +31,6 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 /* ---------- options and metric ---------- */
 
@@ -50,34 +48,6 @@ HnswGetOptions(Relation index)
 	return (HnswOptions *) index->rd_options;
 }
 
-/* True if proc is vsearch's own C function named symbol. */
-static bool
-ProcIsOurs(Oid proc, const char *symbol)
-{
-	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(proc));
-	bool		result = false;
-
-	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_proc form = (Form_pg_proc) GETSTRUCT(tup);
-		bool		isnull;
-		Datum		src,
-					bin;
-
-		if (form->prolang == ClanguageId)
-		{
-			src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
-			if (!isnull && strcmp(TextDatumGetCString(src), symbol) == 0)
-			{
-				bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
-				result = !isnull && strstr(TextDatumGetCString(bin), "vsearch") != NULL;
-			}
-		}
-		ReleaseSysCache(tup);
-	}
-	return result;
-}
-
 /*
  * HnswInitMetric looks up the opclass's support functions.  When the
  * distance function is one of vsearch's kernels it is called directly;
@@ -87,18 +57,18 @@ ProcIsOurs(Oid proc, const char *symbol)
 void
 HnswInitMetric(Relation index, HnswMetric *metric)
 {
-	Oid			distoid = index_getprocid(index, 1, HNSW_DISTANCE_PROC);
+	char	   *symbol = VsProcSymbol(index_getprocid(index, 1, HNSW_DISTANCE_PROC));
 
 	metric->distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
 	metric->normproc = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC)) ?
 		index_getprocinfo(index, 1, HNSW_NORM_PROC) : NULL;
 	metric->collation = index->rd_indcollation[0];
 
-	if (ProcIsOurs(distoid, "vs_l2_squared_distance"))
+	if (symbol && strcmp(symbol, "vs_l2_squared_distance") == 0)
 		metric->kind = HNSW_METRIC_L2SQ;
-	else if (ProcIsOurs(distoid, "vs_negative_inner_product"))
+	else if (symbol && strcmp(symbol, "vs_negative_inner_product") == 0)
 		metric->kind = HNSW_METRIC_NEG_DOT;
-	else if (ProcIsOurs(distoid, "vs_l1_distance"))
+	else if (symbol && strcmp(symbol, "vs_l1_distance") == 0)
 		metric->kind = HNSW_METRIC_L1;
 	else
 		metric->kind = HNSW_METRIC_FMGR;

@@ -19,8 +19,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "catalog/pg_language.h"
-#include "catalog/pg_proc.h"
+#include "common/vsproc.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -29,7 +28,6 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 /*
  * IvfGetMetric maps support function 1 of the index's operator class to an
@@ -40,8 +38,7 @@ int
 IvfGetMetric(Relation index)
 {
 	Oid			procid = index_getprocid(index, 1, IVF_DISTANCE_PROC);
-	HeapTuple	tup;
-	Form_pg_proc proc;
+	char	   *symbol;
 	int			metric = 0;
 
 	if (!OidIsValid(procid))
@@ -50,31 +47,17 @@ IvfGetMetric(Relation index)
 				 errmsg("operator class of index \"%s\" has no support function 1",
 						RelationGetRelationName(index))));
 
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(procid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", procid);
-	proc = (Form_pg_proc) GETSTRUCT(tup);
-	if (proc->prolang == ClanguageId)
+	symbol = VsProcSymbol(procid);
+	if (symbol != NULL)
 	{
-		bool		isnull;
-		Datum		d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
-		Datum		b = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
-		char	   *src = TextDatumGetCString(d);
-		char	   *bin = isnull ? pstrdup("") : TextDatumGetCString(b);
-
-		if (strstr(bin, "vsearch") != NULL)
-		{
-			if (strcmp(src, "vs_l2_squared_distance") == 0)
-				metric = IVF_METRIC_L2;
-			else if (strcmp(src, "vs_negative_inner_product") == 0)
-				metric = IVF_METRIC_IP;
-			else if (strcmp(src, "vs_cosine_distance") == 0)
-				metric = IVF_METRIC_COSINE;
-		}
-		pfree(src);
-		pfree(bin);
+		if (strcmp(symbol, "vs_l2_squared_distance") == 0)
+			metric = IVF_METRIC_L2;
+		else if (strcmp(symbol, "vs_negative_inner_product") == 0)
+			metric = IVF_METRIC_IP;
+		else if (strcmp(symbol, "vs_cosine_distance") == 0)
+			metric = IVF_METRIC_COSINE;
+		pfree(symbol);
 	}
-	ReleaseSysCache(tup);
 
 	if (metric == 0)
 		ereport(ERROR,
