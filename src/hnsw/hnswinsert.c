@@ -442,6 +442,7 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 	ItemPointerData newtid;
 	VsHeapEntry *chosen[HNSW_MAX_LEVEL + 1];
 	int			nchosen[HNSW_MAX_LEVEL + 1];
+	MemoryContext linkCtx;
 
 	HnswReadMeta(index, &meta);
 	HnswDiskCtxInit(&ctx, index, vec);
@@ -530,6 +531,11 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc]);
 			for (int i = 0; i < nchosen[lc]; i++)
 				chosen[lc][i].id = keys[chosen[lc][i].id];
+			for (int i = 0; i < nlocal; i++)
+				pfree(vecs[i]);
+			pfree(vecs);
+			pfree(local);
+			pfree(keys);
 		}
 		for (int i = 0; i < nchosen[lc]; i++)
 			VsKeyToTid(chosen[lc][i].id, &ntup->tids[start + i]);
@@ -537,15 +543,26 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 	SetInsertPage(index, wal,
 				  WriteElement(index, wal, meta.insert_page, etup, esize, ntup, nsize, &newtid));
 
-	/* link back from each neighbour, one record each */
+	/*
+	 * Link back from each neighbour, one record each.  A back-link loads up
+	 * to 2m + 1 vectors; a context reset after each keeps that memory in
+	 * the same few blocks instead of touching fresh pages every time.
+	 */
+	linkCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw back-link",
+									ALLOCSET_DEFAULT_SIZES);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		for (int i = 0; i < nchosen[lc]; i++)
 		{
+			MemoryContext old = MemoryContextSwitchTo(linkCtx);
+
 			CHECK_FOR_INTERRUPTS();
 			AddBackLink(&ctx, wal, chosen[lc][i].id, &newtid, vec, lc);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(linkCtx);
 		}
 	}
+	MemoryContextDelete(linkCtx);
 
 	/* a new top element becomes the entry point */
 	if (level > meta.entry_level)
