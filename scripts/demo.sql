@@ -11,6 +11,15 @@
 SET client_min_messages = warning;
 
 CREATE EXTENSION IF NOT EXISTS vsearch;
+-- vsearch 0.1.0 is still in development: a cluster created by an earlier
+-- build may hold the extension without objects added since.  The demo
+-- owns only its table, so it recreates the extension in that case.
+SELECT NOT EXISTS (SELECT 1 FROM pg_am WHERE amname = 'vsearch_hnsw') AS vsearch_is_stale \gset
+\if :vsearch_is_stale
+\echo 'vsearch in this database predates the installed build: recreating it'
+DROP EXTENSION vsearch CASCADE;
+CREATE EXTENSION vsearch;
+\endif
 
 \echo
 \echo '== Building docs: 50,000 rows, 64-dimensional embeddings in 50 topic clusters'
