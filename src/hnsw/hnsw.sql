@@ -35,6 +35,11 @@ CREATE OPERATOR CLASS @extschema@.vector_l1_ops
 	OPERATOR 1 @extschema@.<+> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.l1_distance(@extschema@.vector, @extschema@.vector);
 
+COMMENT ON OPERATOR CLASS @extschema@.vector_l2_ops USING vsearch_hnsw IS 'HNSW search by Euclidean distance (<->)';
+COMMENT ON OPERATOR CLASS @extschema@.vector_ip_ops USING vsearch_hnsw IS 'HNSW search by negative inner product (<#>)';
+COMMENT ON OPERATOR CLASS @extschema@.vector_cosine_ops USING vsearch_hnsw IS 'HNSW search by cosine distance (<=>); zero vectors are not indexed';
+COMMENT ON OPERATOR CLASS @extschema@.vector_l1_ops USING vsearch_hnsw IS 'HNSW search by taxicab distance (<+>)';
+
 CREATE FUNCTION @extschema@.vsearch_hnsw_check(index pg_catalog.regclass,
 		OUT elements pg_catalog.int8, OUT heap_tids pg_catalog.int8,
 		OUT deleted pg_catalog.int8, OUT unreachable pg_catalog.int8,

@@ -30,6 +30,10 @@ CREATE OPERATOR CLASS @extschema@.vector_cosine_ops
 	OPERATOR 1 @extschema@.<=> (@extschema@.vector, @extschema@.vector) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.cosine_distance(@extschema@.vector, @extschema@.vector);
 
+COMMENT ON OPERATOR CLASS @extschema@.vector_l2_ops USING vsearch_ivf IS 'IVF search by Euclidean distance (<->)';
+COMMENT ON OPERATOR CLASS @extschema@.vector_ip_ops USING vsearch_ivf IS 'IVF search by negative inner product (<#>)';
+COMMENT ON OPERATOR CLASS @extschema@.vector_cosine_ops USING vsearch_ivf IS 'IVF search by cosine distance (<=>), spherical k-means; zero vectors are not indexed';
+
 CREATE FUNCTION @extschema@.vsearch_ivf_check(pg_catalog.regclass)
 	RETURNS pg_catalog.void
 	AS 'MODULE_PATHNAME', 'vsearch_ivf_check'

@@ -44,6 +44,16 @@ CREATE TYPE @extschema@.vector (
 );
 
 COMMENT ON TYPE @extschema@.vector IS 'vector of float4 values, up to 16000 dimensions';
+COMMENT ON FUNCTION @extschema@.vector_in(pg_catalog.cstring, pg_catalog.oid, pg_catalog.int4)
+	IS 'text input of vector: [x1,x2,...]';
+COMMENT ON FUNCTION @extschema@.vector_out(@extschema@.vector)
+	IS 'text output of vector, shortest exact form of each element';
+COMMENT ON FUNCTION @extschema@.vector_recv(pg_catalog.internal, pg_catalog.oid, pg_catalog.int4)
+	IS 'binary input of vector: int16 dimensions, int16 zero, float4 elements';
+COMMENT ON FUNCTION @extschema@.vector_send(@extschema@.vector)
+	IS 'binary output of vector: int16 dimensions, int16 zero, float4 elements';
+COMMENT ON FUNCTION @extschema@.vector_typmod_in(pg_catalog.cstring[])
+	IS 'type modifier of vector(n): the number of dimensions';
 
 -- typmod coercion and casts
 
@@ -276,6 +286,8 @@ CREATE OPERATOR CLASS @extschema@.vector_ops
 	OPERATOR 4 @extschema@.>= ,
 	OPERATOR 5 @extschema@.> ,
 	FUNCTION 1 @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector);
+COMMENT ON OPERATOR CLASS @extschema@.vector_ops USING btree
+	IS 'B-tree ordering of vectors: element by element, then by dimension count';
 
 -- aggregates: avg keeps {count, sums...} in double precision[]
 
