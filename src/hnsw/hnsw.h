@@ -136,6 +136,9 @@ extern Buffer HnswNewBuffer(Relation index);
 extern void HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal);
 extern bool HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno);
 extern bool HnswPageFits(Page page, Size size);
+typedef void (*HnswElementFn) (HnswElementTuple etup, ItemPointer tid, void *arg);
+extern void HnswForEachElement(Relation index, BlockNumber blkno,
+							   BufferAccessStrategy strategy, HnswElementFn fn, void *arg);
 extern Size HnswPageReusableSpace(Page page);
 extern const HnswGraphOps HnswDiskOps;
 extern void HnswDiskCtxInit(HnswDiskCtx *ctx, Relation index, Vector *query);

@@ -147,6 +147,36 @@ StartSearch(HnswScanOpaque so)
 	VsHeapPush(&so->window, ep.dist, ep.id);
 }
 
+/* Collects, in FlatPass, the live elements no search has seen. */
+typedef struct FlatCollect
+{
+	HnswScanOpaque so;
+	VsHeapEntry *batch;
+	int			nbatch;
+	int			capacity;
+} FlatCollect;
+
+static void
+FlatCollectElement(HnswElementTuple etup, ItemPointer tid, void *arg)
+{
+	FlatCollect *fc = (FlatCollect *) arg;
+	HnswScanOpaque so = fc->so;
+	uint64		key = VsTidToKey(tid);
+
+	if (etup->deleted || etup->vec.dim != so->disk.dim ||
+		VsTidSetContains(so->disk.visited, key) || VsTidSetContains(so->emitted, key))
+		return;
+	if (fc->nbatch == fc->capacity)
+	{
+		fc->capacity *= 2;
+		fc->batch = repalloc_huge(fc->batch, sizeof(VsHeapEntry) * fc->capacity);
+	}
+	fc->batch[fc->nbatch].id = key;
+	fc->batch[fc->nbatch].dist = HnswDistance(&so->disk.metric, so->disk.query, &etup->vec);
+	fc->nbatch++;
+	VsTidSetAdd(so->emitted, key);
+}
+
 /*
  * FlatPass returns, closest first, every live element the graph search
  * never reached (the graph may leave a few elements without in-links
@@ -157,56 +187,22 @@ static void
 FlatPass(HnswScanOpaque so)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(so->disk.index);
-	int			capacity = 64;
-	VsHeapEntry *batch = palloc(sizeof(VsHeapEntry) * capacity);
-	int			nbatch = 0;
+	FlatCollect fc;
 
+	fc.so = so;
+	fc.capacity = 64;
+	fc.nbatch = 0;
+	fc.batch = palloc(sizeof(VsHeapEntry) * fc.capacity);
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
-		Buffer		buf = ReadBuffer(so->disk.index, blkno);
-		Page		page;
-
 		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
-		{
-			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
-				 off = OffsetNumberNext(off))
-			{
-				ItemId		iid = PageGetItemId(page, off);
-				HnswElementTuple etup;
-				ItemPointerData tid;
-				uint64		key;
-
-				if (!ItemIdIsNormal(iid))
-					continue;
-				etup = (HnswElementTuple) PageGetItem(page, iid);
-				if (etup->type != HNSW_ELEMENT_TUPLE || etup->deleted ||
-					etup->vec.dim != so->disk.dim)
-					continue;
-				ItemPointerSet(&tid, blkno, off);
-				key = VsTidToKey(&tid);
-				if (VsTidSetContains(so->disk.visited, key) || VsTidSetContains(so->emitted, key))
-					continue;
-				if (nbatch == capacity)
-				{
-					capacity *= 2;
-					batch = repalloc_huge(batch, sizeof(VsHeapEntry) * capacity);
-				}
-				batch[nbatch].id = key;
-				batch[nbatch].dist = HnswDistance(&so->disk.metric, so->disk.query, &etup->vec);
-				nbatch++;
-				VsTidSetAdd(so->emitted, key);
-			}
-		}
-		UnlockReleaseBuffer(buf);
+		HnswForEachElement(so->disk.index, blkno, NULL, FlatCollectElement, &fc);
 	}
-	HnswSortEntries(batch, nbatch);
+	HnswSortEntries(fc.batch, fc.nbatch);
 	if (so->batch)
 		pfree(so->batch);
-	so->batch = batch;
-	so->nbatch = nbatch;
+	so->batch = fc.batch;
+	so->nbatch = fc.nbatch;
 	so->batchpos = 0;
 	so->flatdone = true;
 }

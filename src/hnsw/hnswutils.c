@@ -289,6 +289,42 @@ HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno)
 	return *offno != InvalidOffsetNumber;
 }
 
+/*
+ * HnswForEachElement calls fn for every element tuple (deleted ones
+ * included) of page blkno, holding the page's share lock; fn must neither
+ * read other pages nor keep the tuple pointer.  Pages that are new or not
+ * element pages are skipped.
+ */
+void
+HnswForEachElement(Relation index, BlockNumber blkno, BufferAccessStrategy strategy,
+				   HnswElementFn fn, void *arg)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
+			 off = OffsetNumberNext(off))
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple etup;
+			ItemPointerData tid;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			etup = (HnswElementTuple) PageGetItem(page, iid);
+			if (etup->type != HNSW_ELEMENT_TUPLE)
+				continue;
+			ItemPointerSet(&tid, blkno, off);
+			fn(etup, &tid, arg);
+		}
+	}
+	UnlockReleaseBuffer(buf);
+}
+
 /* ---------- edits ---------- */
 
 void

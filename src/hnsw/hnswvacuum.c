@@ -248,6 +248,25 @@ RepairElement(VacuumState *vs, ItemPointer tid, int level)
 	UnlockReleaseBuffer(buf);
 }
 
+/* Keeps, in FindEntry, the live element of the highest level. */
+typedef struct BestEntry
+{
+	ItemPointerData tid;
+	int			level;
+} BestEntry;
+
+static void
+ConsiderEntry(HnswElementTuple etup, ItemPointer tid, void *arg)
+{
+	BestEntry  *best = (BestEntry *) arg;
+
+	if (!etup->deleted && etup->level > best->level)
+	{
+		best->level = etup->level;
+		best->tid = *tid;
+	}
+}
+
 /*
  * FindEntry returns the live element of the highest level (pass 2, under
  * HNSW_UPDATE_LOCK, so the answer holds until the lock is released), or
@@ -256,77 +275,53 @@ RepairElement(VacuumState *vs, ItemPointer tid, int level)
 static void
 FindEntry(VacuumState *vs, BlockNumber nblocks, ItemPointer best, int *bestlevel)
 {
-	ItemPointerSetInvalid(best);
-	*bestlevel = -1;
+	BestEntry	b;
+
+	ItemPointerSetInvalid(&b.tid);
+	b.level = -1;
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
-		Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-											 vs->info->strategy);
-		Page		page;
-
 		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
-		{
-			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
-				 off = OffsetNumberNext(off))
-			{
-				ItemId		iid = PageGetItemId(page, off);
-				HnswElementTuple etup;
-
-				if (!ItemIdIsNormal(iid))
-					continue;
-				etup = (HnswElementTuple) PageGetItem(page, iid);
-				if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted &&
-					etup->level > *bestlevel)
-				{
-					*bestlevel = etup->level;
-					ItemPointerSet(best, blkno, off);
-				}
-			}
-		}
-		UnlockReleaseBuffer(buf);
+		HnswForEachElement(vs->index, blkno, vs->info->strategy, ConsiderEntry, &b);
 	}
+	*best = b.tid;
+	*bestlevel = b.level;
+}
+
+/* Element TIDs of one page, collected under its lock, used after it. */
+typedef struct PageElements
+{
+	bool		deleted;		/* collect deleted (true) or live (false) */
+	int			n;
+	ItemPointerData tids[MaxOffsetNumber];
+	int			levels[MaxOffsetNumber];
+} PageElements;
+
+static void
+CollectElement(HnswElementTuple etup, ItemPointer tid, void *arg)
+{
+	PageElements *pe = (PageElements *) arg;
+
+	if ((etup->deleted != 0) != pe->deleted)
+		return;
+	pe->tids[pe->n] = *tid;
+	pe->levels[pe->n] = etup->level;
+	pe->n++;
 }
 
 /* RepairPage runs pass 2 for every live element of one page. */
 static void
 RepairPage(VacuumState *vs, BlockNumber blkno)
 {
-	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-										 vs->info->strategy);
-	Page		page;
-	ItemPointerData tids[MaxOffsetNumber];
-	int			levels[MaxOffsetNumber];
-	int			n = 0;
+	PageElements pe;			/* on the stack: tmpCtx is reset below */
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
-	{
-		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			HnswElementTuple etup;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			etup = (HnswElementTuple) PageGetItem(page, iid);
-			if (etup->type != HNSW_ELEMENT_TUPLE || etup->deleted)
-				continue;
-			ItemPointerSet(&tids[n], blkno, off);
-			levels[n++] = etup->level;
-		}
-	}
-	UnlockReleaseBuffer(buf);
-
-	for (int i = 0; i < n; i++)
+	pe.deleted = false;
+	pe.n = 0;
+	HnswForEachElement(vs->index, blkno, vs->info->strategy, CollectElement, &pe);
+	for (int i = 0; i < pe.n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		RepairElement(vs, &tids[i], levels[i]);
+		RepairElement(vs, &pe.tids[i], pe.levels[i]);
 		MemoryContextReset(vs->tmpCtx);
 	}
 }
@@ -388,38 +383,16 @@ FreeElement(VacuumState *vs, ItemPointer tid)
 static void
 FreeDeleted(VacuumState *vs, BlockNumber nblocks)
 {
+	PageElements pe;
+
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
-		Buffer		buf;
-		Page		page;
-		ItemPointerData tids[MaxOffsetNumber];
-		int			n = 0;
-
 		vacuum_delay_point();
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (!PageIsNew(page) && (HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS))
-		{
-			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page);
-				 off = OffsetNumberNext(off))
-			{
-				ItemId		iid = PageGetItemId(page, off);
-				HnswElementTuple etup;
-
-				if (!ItemIdIsNormal(iid))
-					continue;
-				etup = (HnswElementTuple) PageGetItem(page, iid);
-				if (etup->type == HNSW_ELEMENT_TUPLE && etup->deleted)
-				{
-					ItemPointerSet(&tids[n], blkno, off);
-					n++;
-				}
-			}
-		}
-		UnlockReleaseBuffer(buf);
-		for (int i = 0; i < n; i++)
-			FreeElement(vs, &tids[i]);
+		pe.deleted = true;
+		pe.n = 0;
+		HnswForEachElement(vs->index, blkno, vs->info->strategy, CollectElement, &pe);
+		for (int i = 0; i < pe.n; i++)
+			FreeElement(vs, &pe.tids[i]);
 	}
 }
 

@@ -23,6 +23,7 @@
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "types/vector.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -137,22 +138,7 @@ bool
 IvfPrepareVector(int metric, const float *in, int dims, float *out)
 {
 	if (metric == IVF_METRIC_COSINE)
-	{
-		double		norm = 0.0;
-		int			i;
-
-		for (i = 0; i < dims; i++)
-			norm += (double) in[i] * (double) in[i];
-		norm = sqrt(norm);
-		if (!(norm > 0.0) || isinf(norm))
-		{
-			/* a zero vector; an infinite norm cannot happen (finite floats, double sum) */
-			return false;
-		}
-		for (i = 0; i < dims; i++)
-			out[i] = (float) ((double) in[i] / norm);
-		return true;
-	}
+		return VsNormalize(in, out, dims);
 	if (out != in)
 		memcpy(out, in, sizeof(float) * (Size) dims);
 	return true;

@@ -55,6 +55,12 @@ extern void VsCheckElement(float value);
 /* Raises "different vector dimensions" unless a and b agree. */
 extern void VsCheckSameDims(const Vector *a, const Vector *b);
 
+/*
+ * Writes in / |in| to out (which may be in), with the norm accumulated in
+ * double; returns false, leaving out untouched, for a zero vector.
+ */
+extern bool VsNormalize(const float *in, float *out, int dim);
+
 /* Three-way comparison: element by element, then by dimension count. */
 extern int	VsVectorCompare(const Vector *a, const Vector *b);
 

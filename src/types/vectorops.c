@@ -206,6 +206,21 @@ vs_vector_norm(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sqrt(sum));
 }
 
+bool
+VsNormalize(const float *in, float *out, int dim)
+{
+	double		norm = 0.0;
+
+	for (int i = 0; i < dim; i++)
+		norm += (double) in[i] * (double) in[i];
+	norm = sqrt(norm);
+	if (!(norm > 0.0))
+		return false;
+	for (int i = 0; i < dim; i++)
+		out[i] = (float) ((double) in[i] / norm);
+	return true;
+}
+
 /*
  * vs_l2_normalize returns a / |a|; a zero vector is returned unchanged
  * (it has no direction to keep).
@@ -216,14 +231,8 @@ vs_l2_normalize(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
 	Vector	   *result = VsVectorAlloc(a->dim);
-	double		norm = 0.0;
 
-	for (int i = 0; i < a->dim; i++)
-		norm += (double) a->x[i] * (double) a->x[i];
-	norm = sqrt(norm);
-	if (norm > 0.0)
-		for (int i = 0; i < a->dim; i++)
-			result->x[i] = (float) ((double) a->x[i] / norm);
+	VsNormalize(a->x, result->x, a->dim);
 	PG_RETURN_VECTOR_P(result);
 }
 
