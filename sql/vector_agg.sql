@@ -31,3 +31,12 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 DROP TABLE agg_t;
+
+-- the state functions are callable directly: malformed states are errors
+SELECT vector_avg('{2,NaN}');
+SELECT vector_avg('{-1,5}');
+SELECT vector_avg('{1.5,5}');
+SELECT vector_avg('{{1,2}}');
+SELECT vector_avg('{0}') IS NULL AS no_rows;
+SELECT vector_accum('{1,Infinity}', '[1]');
+SELECT vector_combine('{1,2}', '{1,2,3}');

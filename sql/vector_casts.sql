@@ -37,3 +37,8 @@ SELECT v = v::real[]::vector AS exact FROM (SELECT '[0.1,1e-40,3.4028235e38]'::v
 SELECT '[1,2]'::vector::vector(2);
 SELECT '[1,2]'::vector::vector(3);
 SELECT CAST(ARRAY[1,2] AS vector(2))::vector(2);
+
+-- a type modifier below 1 (other than -1) can only come from a direct call
+SELECT vector_in('[1,2]', 0, -5);
+SELECT vector('[1,2]'::vector, 0, true);
+SELECT array_to_vector(ARRAY[1,2], 16001, true);

@@ -38,8 +38,11 @@ VsProcSymbol(Oid proc)
 		if (!srcnull && !binnull)
 		{
 			char	   *library = TextDatumGetCString(bin);
+			const char *base = strrchr(library, '/');
 
-			if (strstr(library, "vsearch") != NULL)
+			/* the library file itself: ".../vsearch" or ".../vsearch.so" */
+			base = base ? base + 1 : library;
+			if (strcmp(base, "vsearch") == 0 || strcmp(base, "vsearch" DLSUFFIX) == 0)
 				symbol = TextDatumGetCString(src);
 			pfree(library);
 		}

@@ -5,7 +5,7 @@
 CREATE FUNCTION @extschema@.vsearch_hnsw_handler(pg_catalog.internal)
 	RETURNS pg_catalog.index_am_handler
 	AS 'MODULE_PATHNAME', 'vsearch_hnsw_handler'
-	LANGUAGE C;
+	LANGUAGE C STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.vsearch_hnsw_handler(pg_catalog.internal)
 	IS 'handler of the vsearch_hnsw index access method';
 

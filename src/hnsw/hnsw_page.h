@@ -56,7 +56,8 @@ typedef struct HnswMetaPageData
 	int16		entry_level;	/* -1 when empty */
 	uint16		unused;
 	BlockNumber insert_page;	/* last page with room seen by inserts */
-	uint64		elements;		/* elements written (statistics only) */
+	uint64		elements;		/* elements the build wrote; inserts do not
+								 * maintain it (statistics only) */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;

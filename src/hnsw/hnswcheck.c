@@ -173,10 +173,19 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	Oid			heapoid;
 	LOCKMODE	lockmode;
 
+	if (get_rel_name(indexoid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexoid)));
+	if (get_rel_relkind(indexoid) == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", get_rel_name(indexoid)),
+				 errhint("Check the index of each partition.")));
 	if (get_rel_relkind(indexoid) != RELKIND_INDEX)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
 	/* writers wait while the check runs, so it sees no insert half done */
 	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
 	heapoid = IndexGetRelation(indexoid, false);

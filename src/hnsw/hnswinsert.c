@@ -158,17 +158,44 @@ WriteElement(Relation index, bool wal, BlockNumber insert_page,
 	}
 	else
 	{
-		/* too big to share a page: one new page each, one record */
+		/*
+		 * Too big to share a page: the element gets a page of its own, and
+		 * its neighbour tuple goes to the insert page when that has room
+		 * (else to a second new page), in one record.  The new element page
+		 * is not reachable by anyone yet, so holding it while locking the
+		 * insert page cannot deadlock.
+		 */
+		bool		nbufnew = false;
+
 		buf = HnswNewBuffer(index);
-		nbuf = HnswNewBuffer(index);
+		nbuf = InvalidBuffer;
+		if (insert_page != InvalidBlockNumber && insert_page != HNSW_METAPAGE_BLKNO &&
+			insert_page != BufferGetBlockNumber(buf))
+		{
+			nbuf = ReadBuffer(index, insert_page);
+			LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+			if (PageIsNew(BufferGetPage(nbuf)) ||
+				!(HnswPageGetOpaque(BufferGetPage(nbuf))->flags & HNSW_PAGE_ELEMENTS) ||
+				!HnswPageFits(BufferGetPage(nbuf), nsize + sizeof(ItemIdData)))
+			{
+				UnlockReleaseBuffer(nbuf);
+				nbuf = InvalidBuffer;
+			}
+		}
+		if (!BufferIsValid(nbuf))
+		{
+			nbuf = HnswNewBuffer(index);
+			nbufnew = true;
+		}
 		HnswEditBegin(&edit, index, wal);
 		page = HnswEditPage(&edit, buf, true);
-		npage = HnswEditPage(&edit, nbuf, true);
+		npage = HnswEditPage(&edit, nbuf, nbufnew);
 		HnswInitPage(page, HNSW_PAGE_ELEMENTS);
-		HnswInitPage(npage, HNSW_PAGE_ELEMENTS);
-		off = PageAddItem(npage, (Item) ntup, nsize, InvalidOffsetNumber, false, false);
-		if (off == InvalidOffsetNumber)
-			elog(ERROR, "could not add neighbour tuple to an empty index page");
+		if (nbufnew)
+			HnswInitPage(npage, HNSW_PAGE_ELEMENTS);
+		if (!HnswPageAddTuple(npage, (Item) ntup, nsize, &off))
+			elog(ERROR, "could not add neighbour tuple to index page %u",
+				 BufferGetBlockNumber(nbuf));
 		ItemPointerSet(&etup->neighbortid, BufferGetBlockNumber(nbuf), off);
 		off = PageAddItem(page, (Item) etup, esize, InvalidOffsetNumber, false, false);
 		if (off == InvalidOffsetNumber)
@@ -177,7 +204,11 @@ WriteElement(Relation index, bool wal, BlockNumber insert_page,
 					 errmsg("vector is too large for a vsearch_hnsw index page")));
 		ItemPointerSet(elemtid, BufferGetBlockNumber(buf), off);
 		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(buf);
+		newblk = BufferGetBlockNumber(nbuf);
 		UnlockReleaseBuffer(nbuf);
+		/* the page with room for small tuples stays the insert page */
+		return nbufnew ? newblk : InvalidBlockNumber;
 	}
 
 	newblk = BufferGetBlockNumber(buf);
@@ -409,7 +440,6 @@ InsertFirst(Relation index, bool wal, Vector *vec, ItemPointer heaptid, int leve
 		HnswPageGetMeta(page)->insert_page = newblk;
 	HnswPageGetMeta(page)->entry = tid;
 	HnswPageGetMeta(page)->entry_level = level;
-	HnswPageGetMeta(page)->elements++;
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(mbuf);
 	return true;
@@ -579,7 +609,6 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 			HnswPageGetMeta(page)->entry = newtid;
 			HnswPageGetMeta(page)->entry_level = level;
 		}
-		HnswPageGetMeta(page)->elements++;
 		HnswEditFinish(&edit);
 		UnlockReleaseBuffer(mbuf);
 	}

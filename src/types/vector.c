@@ -66,6 +66,11 @@ VsCheckDim(int dim)
 void
 VsCheckTypmod(int dim, int32 typmod)
 {
+	/* only a direct call of an I/O or cast function can pass such a typmod */
+	if (typmod < -1 || typmod == 0 || typmod > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier %d for type vector", typmod)));
 	if (typmod != -1 && typmod != dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

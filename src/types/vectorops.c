@@ -407,15 +407,38 @@ vs_vector_cmp(PG_FUNCTION_ARGS)
  * to float4 precision.
  */
 
-/* StateValues checks an avg state array and returns its element pointer. */
+/*
+ * StateValues checks an avg state array and returns its element pointer.
+ * The state functions are callable from SQL, so a malformed state is a
+ * user error: one dimension, no NULL, a count that is a whole number >= 0,
+ * finite sums.
+ */
 static double *
 StateValues(ArrayType *state, int *nelems)
 {
+	double	   *s;
+
 	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
-		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1)
-		elog(ERROR, "malformed vector aggregate state");
+		ARR_ELEMTYPE(state) != FLOAT8OID || ARR_DIMS(state)[0] < 1 ||
+		ARR_DIMS(state)[0] > VECTOR_MAX_DIM + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("invalid vector aggregate state"),
+				 errdetail("The state must be a one-dimensional double precision array without NULLs: {count, sum1, sum2, ...}.")));
 	*nelems = ARR_DIMS(state)[0];
-	return (double *) ARR_DATA_PTR(state);
+	s = (double *) ARR_DATA_PTR(state);
+	if (!(s[0] >= 0.0) || s[0] != floor(s[0]) || isinf(s[0]))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("invalid vector aggregate state"),
+				 errdetail("The count must be a whole number of at least 0, not %g.", s[0])));
+	for (int i = 1; i < *nelems; i++)
+		if (isnan(s[i]) || isinf(s[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("invalid vector aggregate state"),
+					 errdetail("The sums must be finite.")));
+	return s;
 }
 
 /* NewState returns a zeroed state for dim dimensions in CurrentMemoryContext. */
