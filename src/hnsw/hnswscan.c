@@ -97,10 +97,16 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
 		HnswMetric	metric;
+		int			dim = TupleDescAttr(RelationGetDescr(scan->indexRelation), 0)->atttypmod;
+		Vector	   *arg = DatumGetVector(scan->orderByData[0].sk_argument);
 
 		HnswInitMetric(scan->indexRelation, &metric);
-		query = HnswPrepareVector(&metric, scan->orderByData[0].sk_argument,
-								  TupleDescAttr(RelationGetDescr(scan->indexRelation), 0)->atttypmod);
+		/* the same error an exact scan gives for this query */
+		if (arg->dim != dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", dim, arg->dim)));
+		query = HnswPrepareVector(&metric, scan->orderByData[0].sk_argument, dim);
 	}
 	/* NULL query or a zero vector under cosine: nothing is close to it */
 	if (query == NULL)
