@@ -205,17 +205,6 @@ AssignKernel(int newval, void *extra)
 }
 
 /*
- * VsDistanceAvailableKernels returns a static array of kernel names; the
- * caller must not free it.
- */
-const char *const *
-VsDistanceAvailableKernels(int *count)
-{
-	*count = available_count;
-	return available_names;
-}
-
-/*
  * vs_kernels returns, one row each, the kernels this CPU can run, best
  * last: the values vsearch.kernel accepts besides "auto".
  */

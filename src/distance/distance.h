@@ -39,9 +39,6 @@ extern const VsKernelTable *vs_kernel;
 /* Registers the vsearch.kernel GUC and selects the best kernel for the CPU. */
 extern void VsDistanceInit(void);
 
-/* Names of the kernels this CPU can run, best last; *count receives the size. */
-extern const char *const *VsDistanceAvailableKernels(int *count);
-
 static inline float
 VsL2Squared(const float *a, const float *b, int n)
 {
