@@ -487,8 +487,11 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 		VsTidSetReset(ctx.visited);
 		HnswLoadEntry(&ctx, &meta, &ep, &found);
 		if (!found)
-			elog(ERROR, "vsearch_hnsw index \"%s\" has an unreadable entry point",
-				 RelationGetRelationName(index));
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("vsearch_hnsw index \"%s\" has an unreadable entry point",
+							RelationGetRelationName(index)),
+					 errhint("REINDEX the index.")));
 	}
 
 	eps = &ep;
