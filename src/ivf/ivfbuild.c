@@ -136,6 +136,26 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (isnull[0])
 		return;
+
+	/*
+	 * Once the reservoir is full, draw the row's slot before detoasting it.
+	 * Under L2 and inner product every non-NULL row is indexable, so a row
+	 * the reservoir skips is only counted, never detoasted (decompression is
+	 * most of this pass); the second pass checks its dimensions.
+	 */
+	slot = -2;					/* not drawn yet */
+	if (bs->dims != 0 && bs->nsamples >= bs->sampleCap)
+	{
+		uint64		r = pg_prng_uint64_range(&bs->rng, 0, (uint64) bs->rowsSeen);
+
+		slot = r < (uint64) bs->sampleCap ? (int) r : -1;
+		if (slot < 0 && bs->metric != IVF_METRIC_COSINE)
+		{
+			bs->rowsSeen += 1;
+			return;
+		}
+	}
+
 	old = MemoryContextSwitchTo(bs->tmpCtx);
 	v = DatumGetVector(values[0]);
 	if (bs->dims == 0)
@@ -145,14 +165,8 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	}
 	CheckRowDims(bs, v->dim);
 
-	if (bs->nsamples < bs->sampleCap)
-		slot = bs->nsamples;
-	else
-	{
-		uint64		r = pg_prng_uint64_range(&bs->rng, 0, (uint64) bs->rowsSeen);
-
-		slot = r < (uint64) bs->sampleCap ? (int) r : -1;
-	}
+	if (slot == -2)
+		slot = bs->nsamples;	/* the reservoir is not full yet */
 	if (IvfPrepareVector(bs->metric, v->x, bs->dims,
 						 slot >= 0 ? bs->samples + (Size) slot * bs->dims : bs->vec->x))
 	{

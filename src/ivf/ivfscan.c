@@ -59,11 +59,11 @@ typedef struct IvfScanOpaqueData
 	int			batchEnd;
 
 	/* the current pass */
-	IvfScanItem *items;			/* max-heap while collecting, then sorted */
+	IvfScanItem *items;			/* unordered or a max-heap while collecting,
+								 * then a min-heap of the rows left to return */
 	int			nitems;
 	int			capacity;
 	int			maxItems;		/* work_mem bound */
-	int			pos;			/* next sorted item to return */
 	bool		truncated;		/* the pass left rows out: read the batch again */
 	bool		haveLast;
 	IvfScanItem last;			/* last row returned from this batch */
@@ -87,80 +87,78 @@ ItemCmp(const IvfScanItem *a, const IvfScanItem *b)
 	return ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
 }
 
-static int
-ItemQsortCmp(const void *a, const void *b)
+/*
+ * SiftDown restores the heap property downwards from position i: a max-heap
+ * when max is true, else a min-heap.
+ */
+static inline void
+SiftDown(IvfScanItem *h, int n, int i, bool max)
 {
-	return ItemCmp((const IvfScanItem *) a, (const IvfScanItem *) b);
-}
+	int			sign = max ? 1 : -1;
+	IvfScanItem tmp = h[i];
 
-/* Restores the max-heap property downwards from position i. */
-static void
-SiftDown(IvfScanItem *h, int n, int i)
-{
 	for (;;)
 	{
-		int			l = 2 * i + 1;
-		int			r = l + 1;
-		int			m = i;
-		IvfScanItem tmp;
+		int			c = 2 * i + 1;
 
-		if (l < n && ItemCmp(&h[l], &h[m]) > 0)
-			m = l;
-		if (r < n && ItemCmp(&h[r], &h[m]) > 0)
-			m = r;
-		if (m == i)
-			return;
-		tmp = h[i];
-		h[i] = h[m];
-		h[m] = tmp;
-		i = m;
+		if (c >= n)
+			break;
+		if (c + 1 < n && sign * ItemCmp(&h[c + 1], &h[c]) > 0)
+			c++;
+		if (sign * ItemCmp(&h[c], &tmp) <= 0)
+			break;
+		h[i] = h[c];
+		i = c;
 	}
+	h[i] = tmp;
+}
+
+/* Heapify turns h[0..n) into a max-heap or a min-heap in O(n). */
+static void
+Heapify(IvfScanItem *h, int n, bool max)
+{
+	int			i;
+
+	for (i = n / 2 - 1; i >= 0; i--)
+		SiftDown(h, n, i, max);
 }
 
 /*
- * Offer adds a candidate to the pass's max-heap, keeping only the maxItems
- * nearest; notes when a row is left out.
+ * Offer adds a candidate to the pass's items, keeping only the maxItems
+ * nearest; notes when a row is left out.  Items are appended unordered
+ * until the work_mem bound is reached; from then on they form a max-heap
+ * whose top is replaced by nearer rows.
  */
-static void
+static inline void
 Offer(IvfScanOpaque so, const IvfScanItem *it)
 {
-	if (so->nitems < so->capacity)
+	if (likely(so->nitems < so->capacity))
 	{
-		int			i = so->nitems++;
-
-		so->items[i] = *it;
-		while (i > 0)
-		{
-			int			parent = (i - 1) / 2;
-			IvfScanItem tmp;
-
-			if (ItemCmp(&so->items[parent], &so->items[i]) >= 0)
-				break;
-			tmp = so->items[parent];
-			so->items[parent] = so->items[i];
-			so->items[i] = tmp;
-			i = parent;
-		}
+		so->items[so->nitems++] = *it;
 		return;
 	}
 	if (so->capacity < so->maxItems)
 	{
 		so->capacity = Min(so->maxItems, so->capacity * 2);
 		so->items = repalloc_huge(so->items, sizeof(IvfScanItem) * (Size) so->capacity);
-		Offer(so, it);
+		so->items[so->nitems++] = *it;
 		return;
 	}
-	so->truncated = true;
+	if (!so->truncated)
+	{
+		so->truncated = true;
+		Heapify(so->items, so->nitems, true);
+	}
 	if (ItemCmp(it, &so->items[0]) < 0)
 	{
 		so->items[0] = *it;
-		SiftDown(so->items, so->nitems, 0);
+		SiftDown(so->items, so->nitems, 0, true);
 	}
 }
 
 /*
  * ReadBatch reads every row of the lists in the current batch that comes
- * after so->last (when set), keeps the nearest maxItems, and sorts them.
+ * after so->last (when set), keeps the nearest maxItems as a min-heap.
  * Takes a share lock on one list page at a time.
  */
 static void
@@ -172,7 +170,6 @@ ReadBatch(IndexScanDesc scan)
 	int			b;
 
 	so->nitems = 0;
-	so->pos = 0;
 	so->truncated = false;
 
 	for (b = so->batchStart; b < so->batchEnd; b++)
@@ -216,8 +213,8 @@ ReadBatch(IndexScanDesc scan)
 			UnlockReleaseBuffer(buf);
 		}
 	}
-	if (so->nitems > 1)
-		qsort(so->items, so->nitems, sizeof(IvfScanItem), ItemQsortCmp);
+	/* a min-heap: rows are popped in order, most scans need only a few */
+	Heapify(so->items, so->nitems, false);
 }
 
 /* ListDist pairs a list with its centroid's distance, for sorting. */
@@ -299,7 +296,7 @@ StartScan(IndexScanDesc scan)
 	so->capacity = Min(IVF_SCAN_INITIAL_ITEMS, so->maxItems);
 	so->items = palloc(sizeof(IvfScanItem) * so->capacity);
 	so->batchStart = so->batchEnd = 0;
-	so->nitems = so->pos = 0;
+	so->nitems = 0;
 	so->truncated = false;
 	so->haveLast = false;
 	return true;
@@ -372,7 +369,7 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	while (so->pos >= so->nitems)
+	while (so->nitems == 0)
 	{
 		old = MemoryContextSwitchTo(so->ctx);
 		if (!so->truncated)
@@ -392,7 +389,10 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		MemoryContextSwitchTo(old);
 	}
 
-	so->last = so->items[so->pos++];
+	so->last = so->items[0];
+	so->items[0] = so->items[--so->nitems];
+	if (so->nitems > 1)
+		SiftDown(so->items, so->nitems, 0, false);
 	so->haveLast = true;
 	scan->xs_heaptid = so->last.tid;
 	scan->xs_recheck = false;
