@@ -36,6 +36,12 @@ PG_CFLAGS = -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Wno-sign-co
 ifdef VSEARCH_WERROR
 PG_CFLAGS += -Werror
 endif
+# Undefined-behaviour sanitizer build (scripts/ubsan-check): reports go to
+# the server log as "runtime error:" lines.
+ifdef VSEARCH_UBSAN
+PG_CFLAGS += -fsanitize=undefined,float-cast-overflow -fno-omit-frame-pointer
+SHLIB_LINK += -lubsan
+endif
 
 # Kernels: the only objects built with ISA flags.  FP contraction lets the
 # compiler fuse multiply-adds; nothing else of -ffast-math is used, so NaN
