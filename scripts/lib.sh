@@ -32,6 +32,8 @@ VS_PACKAGES=(
 	python3
 	python3-psycopg
 	dataset-fashion-mnist
+	clang
+	libclang-rt-14-dev
 )
 
 # runuser, useradd and friends live in sbin, which a normal user's PATH may lack.

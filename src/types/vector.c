@@ -25,11 +25,11 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "types/vector.h"
+#include "types/vectorparse.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
-#include "parser/scansup.h"
 #include "utils/numeric.h"
 
 /* ---------- shared checks ---------- */
@@ -92,30 +92,19 @@ VsCheckElement(float value)
 
 /* ---------- text I/O ---------- */
 
-/* Raises the syntax error for vector input str with a detail sentence. */
-static void
-pg_attribute_noreturn()
-SyntaxError(const char *str, const char *detail)
+/* Grows the parser's element buffer in CurrentMemoryContext. */
+static float *
+GrowValues(float *old, int newcap, void *arg)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", str),
-			 errdetail_internal("%s", detail)));
-}
-
-static inline const char *
-SkipSpace(const char *p)
-{
-	while (scanner_isspace(*p))
-		p++;
-	return p;
+	return repalloc(old, sizeof(float) * newcap);
 }
 
 /*
- * vs_vector_in parses '[x1, x2, ...]'.  White space is allowed around every
- * token; each element is read with strtof, and NaN, infinities, values out
- * of float4 range and values that underflow to zero are rejected.  The input
- * string is only read.
+ * vs_vector_in parses '[x1, x2, ...]' with VsParseVectorText and raises the
+ * error that matches the first problem found.  White space is allowed
+ * around every token; each element is read with strtof, and NaN,
+ * infinities, values out of float4 range and values that underflow to zero
+ * are rejected.  The input string is only read.
  */
 VS_FUNCTION(vs_vector_in);
 Datum
@@ -123,69 +112,44 @@ vs_vector_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	const char *p = SkipSpace(str);
-	float	   *values;
-	int			capacity = 16;
-	int			dim = 0;
+	float	   *values = palloc(sizeof(float) * 16);
+	VsParseResult res;
 	Vector	   *result;
 
-	if (*p != '[')
-		SyntaxError(str, "Vector contents must start with \"[\".");
-	p = SkipSpace(p + 1);
-	if (*p == ']')
-		VsCheckDim(0);
-
-	values = palloc(sizeof(float) * capacity);
-	for (;;)
+	VsParseVectorText(str, VECTOR_MAX_DIM, &values, 16, GrowValues, NULL, &res);
+	switch (res.status)
 	{
-		char	   *end;
-		float		value;
-
-		if (dim == VECTOR_MAX_DIM)
-			VsCheckDim(dim + 1);
-		if (*p == '\0')
-			SyntaxError(str, "Unexpected end of input.");
-
-		errno = 0;
-		value = strtof(p, &end);
-		if (end == p)
-			SyntaxError(str, "Each element must be a number.");
-		if (errno == ERANGE && (value == 0.0f || isinf(value)))
-		{
-			int			len = end - p;
-
+		case VS_PARSE_OK:
+			break;
+		case VS_PARSE_SYNTAX:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", str),
+					 errdetail_internal("%s", res.detail)));
+			break;
+		case VS_PARSE_EMPTY:
+			VsCheckDim(0);
+			break;
+		case VS_PARSE_TOO_MANY:
+			VsCheckDim(VECTOR_MAX_DIM + 1);
+			break;
+		case VS_PARSE_NAN:
+			VsCheckElement(NAN);
+			break;
+		case VS_PARSE_INFINITE:
+			VsCheckElement(INFINITY);
+			break;
+		case VS_PARSE_OUT_OF_RANGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%.*s\" is out of range for type vector",
-							len, p)));
-		}
-		VsCheckElement(value);
-
-		if (dim == capacity)
-		{
-			capacity *= 2;
-			values = repalloc(values, sizeof(float) * capacity);
-		}
-		values[dim++] = value;
-
-		p = SkipSpace(end);
-		if (*p == ',')
-			p = SkipSpace(p + 1);
-		else if (*p == ']')
+							res.toklen, res.token)));
 			break;
-		else if (*p == '\0')
-			SyntaxError(str, "Unexpected end of input.");
-		else
-			SyntaxError(str, "Elements must be separated by \",\".");
 	}
 
-	p = SkipSpace(p + 1);
-	if (*p != '\0')
-		SyntaxError(str, "Junk after closing right bracket.");
-
-	VsCheckTypmod(dim, typmod);
-	result = VsVectorAlloc(dim);
-	memcpy(result->x, values, sizeof(float) * dim);
+	VsCheckTypmod(res.dim, typmod);
+	result = VsVectorAlloc(res.dim);
+	memcpy(result->x, values, sizeof(float) * res.dim);
 	pfree(values);
 	PG_RETURN_VECTOR_P(result);
 }
