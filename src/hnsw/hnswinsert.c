@@ -474,6 +474,7 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 	int			nchosen[HNSW_MAX_LEVEL + 1];
 	MemoryContext linkCtx;
 
+	nlayer[0] = 0;				/* stays 0 if no layer is searched */
 	HnswReadMeta(index, &meta);
 	HnswDiskCtxInit(&ctx, index, vec);
 	level = HnswRandomLevel(ctx.m);
