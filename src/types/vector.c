@@ -226,7 +226,8 @@ vs_vector_coerce(PG_FUNCTION_ARGS)
 
 /*
  * vs_vector_recv reads int16 dim, int16 reserved (must be 0) and dim
- * big-endian float4s.  The message must hold exactly that many bytes.
+ * big-endian float4s, with VsParseVectorBinaryHeader and VsDecodeFloats.
+ * The message must hold exactly that many bytes.
  */
 VS_FUNCTION(vs_vector_recv);
 Datum
@@ -234,39 +235,45 @@ vs_vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim;
-	int16		unused;
-	int			left;
+	const unsigned char *data = (const unsigned char *) buf->data + buf->cursor;
+	VsBinaryHeader h;
 	Vector	   *result;
 
-	if (buf->len - buf->cursor < 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external vector value"),
-				 errdetail("The value is shorter than its 4-byte header.")));
-	dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	unused = (int16) pq_getmsgint(buf, sizeof(int16));
-	VsCheckDim(dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external vector value"),
-				 errdetail("The reserved field must be 0, not %d.", unused)));
-	left = buf->len - buf->cursor;
-	if (left != (int) sizeof(float) * dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external vector value"),
-				 errdetail("The value declares %d dimensions, which take %d bytes, but %d bytes follow the header.",
-						   dim, (int) sizeof(float) * dim, left)));
-	VsCheckTypmod(dim, typmod);
-
-	result = VsVectorAlloc(dim);
-	for (int i = 0; i < dim; i++)
+	VsParseVectorBinaryHeader(data, buf->len - buf->cursor, VECTOR_MAX_DIM, &h);
+	switch (h.status)
 	{
-		result->x[i] = pq_getmsgfloat4(buf);
-		VsCheckElement(result->x[i]);
+		case VS_BINARY_OK:
+			break;
+		case VS_BINARY_SHORT_HEADER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid external vector value"),
+					 errdetail("The value is shorter than its 4-byte header.")));
+			break;
+		case VS_BINARY_BAD_DIM:
+			VsCheckDim(h.dim);
+			break;
+		case VS_BINARY_RESERVED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid external vector value"),
+					 errdetail("The reserved field must be 0, not %d.", h.reserved)));
+			break;
+		case VS_BINARY_LENGTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid external vector value"),
+					 errdetail("The value declares %d dimensions, which take %d bytes, but %ld bytes follow the header.",
+							   h.dim, (int) sizeof(float) * h.dim, h.payload)));
+			break;
 	}
+	VsCheckTypmod(h.dim, typmod);
+
+	result = VsVectorAlloc(h.dim);
+	VsDecodeFloats(data + 4, h.dim, result->x);
+	for (int i = 0; i < h.dim; i++)
+		VsCheckElement(result->x[i]);
+	buf->cursor = buf->len;
 	PG_RETURN_VECTOR_P(result);
 }
 

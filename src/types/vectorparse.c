@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * vectorparse.c
- *	  The text form of a vector, parsed without any PostgreSQL dependency.
+ *	  The text and binary forms of a vector, parsed without any PostgreSQL
+ *	  dependency.
  *
  * Design: only libc is used, so the file compiles unchanged into the
  * extension and into the libFuzzer harness; white space is the set
@@ -19,7 +20,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "types/vectorparse.h"
 
@@ -132,4 +135,48 @@ VsParseVectorText(const char *str, int max, float **values, int capacity,
 	p = SkipSpace(p + 1);
 	if (*p != '\0')
 		Syntax(result, "Junk after closing right bracket.");
+}
+
+/* Reads a big-endian 16-bit signed integer. */
+static inline int
+ReadInt16(const unsigned char *p)
+{
+	return (int) (int16_t) (((uint16_t) p[0] << 8) | p[1]);
+}
+
+void
+VsParseVectorBinaryHeader(const unsigned char *data, long len, int max,
+						  VsBinaryHeader *header)
+{
+	header->status = VS_BINARY_OK;
+	header->dim = 0;
+	header->reserved = 0;
+	header->payload = 0;
+	if (len < 4)
+	{
+		header->status = VS_BINARY_SHORT_HEADER;
+		return;
+	}
+	header->dim = ReadInt16(data);
+	header->reserved = ReadInt16(data + 2);
+	header->payload = len - 4;
+	if (header->dim < 1 || header->dim > max)
+		header->status = VS_BINARY_BAD_DIM;
+	else if (header->reserved != 0)
+		header->status = VS_BINARY_RESERVED;
+	else if (header->payload != 4L * header->dim)
+		header->status = VS_BINARY_LENGTH;
+}
+
+void
+VsDecodeFloats(const unsigned char *data, int dim, float *out)
+{
+	for (int i = 0; i < dim; i++)
+	{
+		const unsigned char *p = data + 4 * i;
+		uint32_t	bits = ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+			((uint32_t) p[2] << 8) | p[3];
+
+		memcpy(&out[i], &bits, sizeof(float));
+	}
 }

@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * vectorparse.h
- *	  The text form of a vector, parsed without any PostgreSQL dependency.
+ *	  The text and binary forms of a vector, parsed without any PostgreSQL
+ *	  dependency.
  *
- * Design: the parser is plain C (libc only), so the same code runs inside
- * vector_in and in a libFuzzer harness (test/fuzz); vector_in turns its
- * result into the user-facing errors.  Private to the types room and the
+ * Design: the parsers are plain C (libc only), so the same code runs inside
+ * vector_in / vector_recv and in libFuzzer harnesses (test/fuzz); the SQL
+ * functions turn their results into the user-facing errors.  Private to the types room and the
  * fuzz harness.
  *
  * IDENTIFICATION
@@ -50,5 +51,34 @@ typedef float *(*VsParseGrow) (float *old, int newcap, void *arg);
  */
 extern void VsParseVectorText(const char *str, int max, float **values, int capacity,
 							  VsParseGrow grow, void *arg, VsParseResult *result);
+
+/* The binary form: int16 dim, int16 reserved (0), dim big-endian float4s. */
+typedef enum VsBinaryStatus
+{
+	VS_BINARY_OK,
+	VS_BINARY_SHORT_HEADER,		/* fewer than 4 bytes */
+	VS_BINARY_BAD_DIM,			/* dim < 1 or > max */
+	VS_BINARY_RESERVED,			/* reserved field not 0 */
+	VS_BINARY_LENGTH			/* payload is not 4 * dim bytes */
+} VsBinaryStatus;
+
+typedef struct VsBinaryHeader
+{
+	VsBinaryStatus status;
+	int			dim;
+	int			reserved;
+	long		payload;		/* bytes after the header */
+} VsBinaryHeader;
+
+/*
+ * VsParseVectorBinaryHeader checks the header and length of a binary value
+ * of len bytes, in the order the errors are reported; reads nothing past
+ * len.
+ */
+extern void VsParseVectorBinaryHeader(const unsigned char *data, long len, int max,
+									  VsBinaryHeader *header);
+
+/* VsDecodeFloats decodes dim big-endian float4s from data into out. */
+extern void VsDecodeFloats(const unsigned char *data, int dim, float *out);
 
 #endif							/* VSEARCH_VECTORPARSE_H */
