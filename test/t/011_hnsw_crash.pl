@@ -3,7 +3,7 @@
 # 'immediate' at a random moment, twice; after each restart the structure
 # checker passes, every visible row is in the index, and recall against
 # exact search holds.  An unlogged table is empty after the crash and its
-# index still works.
+# index still works; at the end pg_checksums finds every page valid.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -78,4 +78,7 @@ is($node->safe_psql('postgres', "SELECT elements FROM vsearch_hnsw_check('scratc
 	'the unlogged index holds only the new rows');
 
 $node->stop;
+# every page the crashes, recovery and the workload wrote has a valid checksum
+command_ok([ 'pg_checksums', '--check', '-D', $node->data_dir ],
+	'pg_checksums --check is clean after the crashes');
 done_testing();
