@@ -269,9 +269,9 @@ main(int argc, char **argv)
 	VsbMetric	metric = VSB_METRIC_L2;
 	bool		have_metric = false;
 	VsbFilter	all[VSB_MAX_FILTERS],
-				todo[VSB_MAX_FILTERS];
+				pending[VSB_MAX_FILTERS];
 	int			nall,
-				ntodo = 0;
+				npending = 0;
 	char		path[PATH_MAX];
 	VsbVectors	base,
 				query;
@@ -332,9 +332,9 @@ main(int argc, char **argv)
 		if (snprintf(path, sizeof(path), "%s/%s.gt", outdir, all[f].name) >= (int) sizeof(path))
 			vsb_die("path too long under %s", outdir);
 		if (!UpToDate(path, &all[f], metric, (uint32_t) nq, (uint32_t) k, (uint32_t) rows))
-			todo[ntodo++] = all[f];
+			pending[npending++] = all[f];
 	}
-	if (ntodo == 0)
+	if (npending == 0)
 	{
 		fprintf(stderr, "ground truth: cached in %s\n", outdir);
 		return 0;
@@ -349,19 +349,19 @@ main(int argc, char **argv)
 	s.nbase = (uint32_t) rows;
 	s.nq = (uint32_t) nq;
 	s.k = (uint32_t) k;
-	s.nfilters = ntodo;
-	s.filters = todo;
-	s.truth = vsb_malloc(ntodo * sizeof(VsbTruth));
+	s.nfilters = npending;
+	s.filters = pending;
+	s.truth = vsb_malloc(npending * sizeof(VsbTruth));
 	s.t0 = vsb_now();
 	pthread_mutex_init(&s.lock, NULL);
-	for (int f = 0; f < ntodo; f++)
+	for (int f = 0; f < npending; f++)
 	{
 		VsbTruth   *t = &s.truth[f];
 
 		t->nq = s.nq;
 		t->k = s.k;
 		t->nbase = s.nbase;
-		snprintf(t->spec, sizeof(t->spec), "%s", todo[f].spec);
+		snprintf(t->spec, sizeof(t->spec), "%s", pending[f].spec);
 		snprintf(t->metric, sizeof(t->metric), "%s", vsb_metric_name(metric));
 		t->matches = vsb_malloc(s.nq * sizeof(int64_t));
 		t->ids = vsb_malloc((size_t) s.nq * s.k * sizeof(int32_t));
@@ -375,15 +375,15 @@ main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	fputc('\n', stderr);
 
-	for (int f = 0; f < ntodo; f++)
+	for (int f = 0; f < npending; f++)
 	{
-		if (snprintf(path, sizeof(path), "%s/%s.gt", outdir, todo[f].name) >= (int) sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s.gt", outdir, pending[f].name) >= (int) sizeof(path))
 			vsb_die("path too long under %s", outdir);
 		vsb_truth_write(path, &s.truth[f]);
 		vsb_truth_free(&s.truth[f]);
 	}
 	fprintf(stderr, "ground truth: %d filter(s), %ld queries, %ld rows, %.1f s\n",
-			ntodo, nq, rows, vsb_now() - s.t0);
+			npending, nq, rows, vsb_now() - s.t0);
 	free(s.truth);
 	free(battr.data);
 	free(qattr.data);

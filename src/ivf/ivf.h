@@ -133,6 +133,8 @@ extern void IvfInitPage(Page page, uint16 flags);
 extern void IvfInitMetaPage(Page page, int dims, int metric, int requestedLists);
 extern void IvfCheckMetaPage(Relation index, Page page);
 extern Buffer IvfNewBuffer(Relation index);
+extern Buffer IvfReadListPage(Relation index, BlockNumber blkno, int mode,
+							  BufferAccessStrategy strategy);
 extern const IvfCache *IvfGetCache(Relation index);
 extern int	IvfNearestList(const float *centroids, int nlists, int dims,
 						   int metric, const float *x);

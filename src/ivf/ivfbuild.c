@@ -216,6 +216,36 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 }
 
 /*
+ * ChainAppend adds item to the exclusively locked page *buf of a chain of
+ * pages of kind flags; when it does not fit, a new page is linked after it
+ * and *buf moves there (the old one is written and released).  Returns
+ * true if it moved.  No WAL: see the file header.
+ */
+static bool
+ChainAppend(Relation index, Buffer *buf, Item item, Size itemsz, uint16 flags)
+{
+	Page		page = BufferGetPage(*buf);
+	bool		moved = false;
+
+	if (PageGetFreeSpace(page) < MAXALIGN(itemsz))
+	{
+		Buffer		next = IvfNewBuffer(index);
+
+		IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(next);
+		MarkBufferDirty(*buf);
+		UnlockReleaseBuffer(*buf);
+		*buf = next;
+		page = BufferGetPage(*buf);
+		IvfInitPage(page, flags);
+		moved = true;
+	}
+	if (PageAddItem(page, item, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add an item to a new page of index \"%s\"",
+			 RelationGetRelationName(index));
+	return moved;
+}
+
+/*
  * LoadLists reads the sorted rows and writes each list as a chain of
  * consecutive pages, starting after the metapage.  startPages and
  * lastPages (nlists entries each) receive each list's first and last
@@ -267,21 +297,9 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 			item->heaptid = *tid;
 			memcpy(item->x, v->x, sizeof(float) * (Size) bs->dims);
 		}
-		if (PageGetFreeSpace(page) < MAXALIGN(itemsz))
-		{
-			Buffer		next = IvfNewBuffer(bs->index);
-
-			IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(next);
-			MarkBufferDirty(buf);
-			UnlockReleaseBuffer(buf);
-			buf = next;
-			page = BufferGetPage(buf);
-			IvfInitPage(page, IVF_PAGE_LIST);
+		if (ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_LIST))
 			lastPages[list] = BufferGetBlockNumber(buf);
-		}
-		if (PageAddItem(page, (Item) item, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-			elog(ERROR, "failed to add a row to a new page of index \"%s\"",
-				 RelationGetRelationName(bs->index));
+		page = BufferGetPage(buf);
 		done += 1;
 		if (((int64) done & 1023) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
@@ -315,20 +333,8 @@ WriteCentroids(IvfBuildState *bs, const BlockNumber *startPages, const BlockNumb
 		item->startPage = startPages[i];
 		item->insertPage = lastPages[i];
 		memcpy(item->x, bs->centroids + (Size) i * bs->dims, sizeof(float) * (Size) bs->dims);
-		if (PageGetFreeSpace(page) < MAXALIGN(itemsz))
-		{
-			Buffer		next = IvfNewBuffer(bs->index);
-
-			IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(next);
-			MarkBufferDirty(buf);
-			UnlockReleaseBuffer(buf);
-			buf = next;
-			page = BufferGetPage(buf);
-			IvfInitPage(page, IVF_PAGE_CENTROID);
-		}
-		if (PageAddItem(page, (Item) item, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-			elog(ERROR, "failed to add a centroid to a new page of index \"%s\"",
-				 RelationGetRelationName(bs->index));
+		ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_CENTROID);
+		page = BufferGetPage(buf);
 	}
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);

@@ -161,15 +161,8 @@ AppendToList(Relation index, ItemPointer ctid, Item item, Size itemsz)
 		BlockNumber next;
 
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		buf = IvfReadListPage(index, blkno, BUFFER_LOCK_EXCLUSIVE, NULL);
 		page = BufferGetPage(buf);
-		if (PageIsNew(page) || (IvfPageGetOpaque(page)->flags & IVF_PAGE_LIST) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a broken list chain",
-							RelationGetRelationName(index)),
-					 errdetail("Block %u is not a list page.", blkno)));
 
 		if (PageGetFreeSpace(page) >= MAXALIGN(itemsz))
 		{

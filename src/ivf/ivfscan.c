@@ -184,15 +184,8 @@ ReadBatch(IndexScanDesc scan)
 						maxoff;
 
 			CHECK_FOR_INTERRUPTS();
-			buf = ReadBuffer(index, blkno);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			buf = IvfReadListPage(index, blkno, BUFFER_LOCK_SHARE, NULL);
 			page = BufferGetPage(buf);
-			if (PageIsNew(page) || (IvfPageGetOpaque(page)->flags & IVF_PAGE_LIST) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" has a broken list chain",
-								RelationGetRelationName(index)),
-						 errdetail("Block %u is not a list page.", blkno)));
 			maxoff = PageGetMaxOffsetNumber(page);
 			for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
 			{

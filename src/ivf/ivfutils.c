@@ -22,6 +22,7 @@
 #include "common/vsproc.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "types/vector.h"
 #include "utils/builtins.h"
@@ -142,6 +143,28 @@ IvfPrepareVector(int metric, const float *in, int dims, float *out)
 	if (out != in)
 		memcpy(out, in, sizeof(float) * (Size) dims);
 	return true;
+}
+
+/*
+ * IvfReadListPage returns block blkno of a list chain read with strategy
+ * and locked in mode, raising the corruption error if it is not a list
+ * page.  The caller unlocks and releases it.
+ */
+Buffer
+IvfReadListPage(Relation index, BlockNumber blkno, int mode, BufferAccessStrategy strategy)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	Page		page;
+
+	LockBuffer(buf, mode);
+	page = BufferGetPage(buf);
+	if (PageIsNew(page) || (IvfPageGetOpaque(page)->flags & IVF_PAGE_LIST) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a broken list chain",
+						RelationGetRelationName(index)),
+				 errdetail("Block %u is not a list page.", blkno)));
+	return buf;
 }
 
 /* IvfInitPage formats page as an empty page of the given kind. */

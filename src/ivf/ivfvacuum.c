@@ -161,15 +161,8 @@ ivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			int			ndead = 0;
 
 			vacuum_delay_point();
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			buf = IvfReadListPage(index, blkno, BUFFER_LOCK_EXCLUSIVE, info->strategy);
 			page = BufferGetPage(buf);
-			if (PageIsNew(page) || (IvfPageGetOpaque(page)->flags & IVF_PAGE_LIST) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" has a broken list chain",
-								RelationGetRelationName(index)),
-						 errdetail("Block %u is not a list page.", blkno)));
 			maxoff = PageGetMaxOffsetNumber(page);
 			for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
 			{
