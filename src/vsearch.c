@@ -18,6 +18,7 @@
 #include "hnsw/hnsw.h"
 #include "fmgr.h"
 #include "ivf/ivf.h"
+#include "planner/planner.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -36,5 +37,6 @@ _PG_init(void)
 	VsDistanceInit();
 	VsHnswInit();
 	VsIvfInit();
+	VsPlannerInit();
 	MarkGUCPrefixReserved("vsearch");
 }

@@ -35,6 +35,8 @@
 #define HNSW_MIN_EF_SEARCH			1
 #define HNSW_MAX_EF_SEARCH			1000
 #define HNSW_MAX_DIM				2000
+/* Largest first-round window a caller's row hint (common/vshint.h) asks for. */
+#define HNSW_MAX_FIRST_WINDOW		10000
 
 /* Support function numbers of the opclasses. */
 #define HNSW_DISTANCE_PROC		1	/* (vector, vector) -> float8, orders like the operator */

@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/relscan.h"
+#include "common/vshint.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -47,6 +48,7 @@ typedef struct HnswScanOpaqueData
 	VsHeap		overflow;		/* found but outside the window, closest first */
 	VsTidSet   *emitted;
 	int			ef;				/* current window size */
+	int			firstef;		/* window of the first round */
 	VsHeapEntry *batch;			/* elements to return, closest first */
 	int			nbatch;
 	int			batchpos;
@@ -89,6 +91,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->batch = NULL;
 	so->nbatch = so->batchpos = 0;
 	so->nheaptids = so->heaptidpos = 0;
+	/* a caller that knows its LIMIT gets a first round wide enough for it */
+	so->firstef = Max(hnsw_ef_search, Min(VsScanRowsHint, HNSW_MAX_FIRST_WINDOW));
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
@@ -214,7 +218,8 @@ FlatPass(HnswScanOpaque so)
 }
 
 /*
- * NextRound widens the window by ef_search, continues the layer-0 search
+ * NextRound widens the window by ef_search (the first round opens it at
+ * firstef: ef_search, or the caller's row hint when larger), continues the layer-0 search
  * and collects the window's elements not returned yet into so->batch.
  */
 static void
@@ -227,7 +232,7 @@ NextRound(HnswScanOpaque so)
 	VsHeapEntry *batch;
 	int			nbatch = 0;
 
-	so->ef += hnsw_ef_search;
+	so->ef += (so->ef == 0) ? so->firstef : hnsw_ef_search;
 	while (so->window.count < so->ef && so->overflow.count > 0)
 	{
 		VsHeapEntry e = VsHeapPop(&so->overflow);

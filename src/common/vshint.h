@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * vshint.h
+ *	  A search-depth hint passed from the hybrid node to an index scan.
+ *
+ * Design: PostgreSQL never tells an index scan the query's LIMIT, but the
+ * hybrid node (src/planner) knows it at run time.  It sets the hint just
+ * before index_rescan and clears it just after; an access method reads it
+ * in amrescan, where it sizes the first round of its search.  The hint
+ * can only change how much work the first round does, never which rows
+ * a scan returns: every scan still streams until the caller stops.
+ *
+ * IDENTIFICATION
+ *	  src/common/vshint.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSEARCH_VSHINT_H
+#define VSEARCH_VSHINT_H
+
+/*
+ * Rows the caller expects to read from the next scan started by
+ * index_rescan, or 0 when unknown.  Only the hybrid node sets it.
+ */
+extern int	VsScanRowsHint;
+
+#endif							/* VSEARCH_VSHINT_H */

@@ -1,0 +1,820 @@
+/*-------------------------------------------------------------------------
+ *
+ * hybridexec.c
+ *	  Executor side of the hybrid scan: answer WHERE ... ORDER BY distance
+ *	  LIMIT k with the strategy that is cheapest for this execution.
+ *
+ * Design: the strategy is chosen when the first row is asked for, from
+ * what is known then, and corrected from what the scan observes.
+ *
+ *	 - With a bitmap child (ordinary indexes serve some quals), the bitmap
+ *	   is built first and its matches counted: few matches are ranked
+ *	   exactly; otherwise the vector index is traversed and candidates not
+ *	   in the bitmap are rejected without a heap visit.
+ *	 - Without one, the vector index is traversed and each candidate's heap
+ *	   row tested, unless the planner's estimate already says a sequential
+ *	   pass with exact distances is much cheaper.
+ *	 - While the first k rows are collected, the observed pass rate gives
+ *	   the remaining cost of traversal; when it exceeds the exact strategy's
+ *	   cost (the filter is more selective than estimated, or anti-correlated
+ *	   with the query), the scan switches to exact.  No row has been
+ *	   returned yet, so the switch is free of duplicates.
+ *
+ * Every strategy streams: rows keep coming in distance order (exact) or
+ * near distance order (index, as the index scans return them) until the
+ * caller stops or no matching row is left, so the result always has
+ * min(k, matching rows) rows.  Rows with a NULL vector (not in the index)
+ * are returned only by the exact strategy, after all others.
+ *
+ * Memory: the exact strategy keeps 16 bytes per matching row; the bitmap
+ * allow-list 16 bytes per bitmap entry; the index strategy what its scan
+ * keeps (see the index READMEs) plus k TIDs.
+ *
+ * IDENTIFICATION
+ *	  src/planner/hybridexec.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "commands/explain.h"
+#include "common/vshint.h"
+#include "common/vstidset.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
+#include "nodes/tidbitmap.h"
+#include "optimizer/optimizer.h"
+#include "planner/hybrid.h"
+#include "storage/bufmgr.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include <math.h>
+
+/*
+ * Relative costs, in units of one exact candidate (a heap fetch, the
+ * quals and one distance).  Measured on fashion-mnist (784-d) and
+ * synthetic 128-d data; see the planner README.
+ */
+#define COST_SEQ_TUPLE		0.05	/* a heap tuple read by a sequential pass */
+#define COST_GRAPH			4.0 /* one candidate returned by the vector index */
+#define COST_HEAP_CHECK		1.0 /* a candidate's heap visit and quals */
+#define SWITCH_MARGIN		1.5 /* traversal must look this much dearer */
+#define MIN_SAMPLE			64	/* candidates seen before the rate is trusted */
+
+typedef enum HybridRun
+{
+	RUN_IDLE,					/* not started */
+	RUN_COLLECT,				/* index: collecting the first k rows and more */
+	RUN_RANKED,					/* returning ranked rows (exact, or collected) */
+	RUN_STREAM,					/* index: returning rows as they pass */
+	RUN_DONE
+} HybridRun;
+
+/* An exactly ranked row: class 0 normal, 1 NaN distance, 2 NULL distance. */
+typedef struct HybridRanked
+{
+	double		dist;
+	ItemPointerData tid;
+	uint16		class;
+} HybridRanked;
+
+typedef struct HybridScanState
+{
+	CustomScanState css;
+
+	/* from the plan */
+	Oid			indexoid;
+	int			flags;
+	double		plantuples;
+	double		planrows;
+	ExprState  *dist;
+	ExprState  *query;
+	ExprState  *limit;
+	ExprState  *offset;
+	ExprState  *qual;
+	List	   *qualexprs;		/* for EXPLAIN */
+	PlanState  *bitmap;
+
+	/* for the whole execution */
+	Relation	index;
+	IndexFetchTableData *fetch;
+	MemoryContext runcxt;		/* reset at every rescan */
+
+	/* per (re)scan */
+	HybridRun	run;
+	const char *strategy;		/* for EXPLAIN ANALYZE */
+	int64		k;				/* LIMIT + OFFSET, 0 when unknown */
+	Datum		queryval;
+	bool		querynull;
+	IndexScanDesc iscan;
+	VsTidSet   *allow;			/* bitmap entries (exact TIDs) */
+	VsTidSet   *lossy;			/* bitmap pages without exact TIDs */
+	ItemPointerData *bitmaptids;
+	int64		nbitmaptids;
+	BlockNumber *lossyblocks;
+	int64		nlossy;
+	double		matches;		/* rows the bitmap names (estimated for lossy pages) */
+	HybridRanked *ranked;		/* exact: matching rows; index: rows collected */
+	int64		nranked;
+	int64		rankcap;
+	int64		rankpos;
+	int64		collectuntil;	/* index: candidates to read before ranking */
+	int64		passed;
+	int64		seen;			/* index candidates in this scan */
+
+	/* EXPLAIN ANALYZE counters, summed over rescans */
+	int64		visited;
+	int64		rejected;
+	int64		reranked;
+	int64		bitmapmatches;
+	int64		switches;
+	int64		loops;
+} HybridScanState;
+
+static Node *HybridCreateState(CustomScan *cscan);
+static void HybridBegin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *HybridExec(CustomScanState *node);
+static void HybridEnd(CustomScanState *node);
+static void HybridRescan(CustomScanState *node);
+static void HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es);
+
+CustomScanMethods VsHybridScanMethods = {
+	.CustomName = HYBRID_NAME,
+	.CreateCustomScanState = HybridCreateState,
+};
+
+static const CustomExecMethods HybridExecMethods = {
+	.CustomName = HYBRID_NAME,
+	.BeginCustomScan = HybridBegin,
+	.ExecCustomScan = HybridExec,
+	.EndCustomScan = HybridEnd,
+	.ReScanCustomScan = HybridRescan,
+	.ExplainCustomScan = HybridExplain,
+};
+
+/* HybridCreateState allocates the scan state; HybridBegin fills it. */
+static Node *
+HybridCreateState(CustomScan *cscan)
+{
+	HybridScanState *hs = palloc0(sizeof(HybridScanState));
+
+	NodeSetTag(hs, T_CustomScanState);
+	hs->css.flags = cscan->flags;
+	hs->css.methods = &HybridExecMethods;
+	return (Node *) hs;
+}
+
+/*
+ * HybridBegin is BeginCustomScan.  The scan slot becomes a slot of the
+ * table's own kind (the core made a virtual one), and the projection is
+ * rebuilt for it, so rows fetched from the heap are returned without a
+ * copy.  Nothing is searched here: plain EXPLAIN stops after this.
+ */
+static void
+HybridBegin(CustomScanState *node, EState *estate, int eflags)
+{
+	HybridScanState *hs = (HybridScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	Relation	heap = node->ss.ss_currentRelation;
+	TupleTableSlot *slot;
+
+	hs->indexoid = (Oid) intVal(list_nth(cscan->custom_private, HYBRID_PRIV_INDEX));
+	hs->flags = intVal(list_nth(cscan->custom_private, HYBRID_PRIV_FLAGS));
+	hs->plantuples = floatVal(list_nth(cscan->custom_private, HYBRID_PRIV_TUPLES));
+	hs->planrows = floatVal(list_nth(cscan->custom_private, HYBRID_PRIV_ROWS));
+
+	slot = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(heap),
+							  table_slot_callbacks(heap));
+	node->ss.ss_ScanTupleSlot = slot;
+	node->ss.ps.scanops = slot->tts_ops;
+	node->ss.ps.scanopsfixed = true;
+	node->ss.ps.scanopsset = true;
+	ExecAssignScanProjectionInfoWithVarno(&node->ss, cscan->scan.scanrelid);
+
+	hs->dist = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_DIST), &node->ss.ps);
+	hs->query = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_QUERY), &node->ss.ps);
+	hs->limit = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_LIMIT), &node->ss.ps);
+	hs->offset = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_OFFSET), &node->ss.ps);
+	hs->qualexprs = list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS);
+	hs->qual = ExecInitQual(hs->qualexprs, &node->ss.ps);
+
+	if (cscan->custom_plans != NIL)
+	{
+		hs->bitmap = ExecInitNode(linitial(cscan->custom_plans), estate, eflags);
+		node->custom_ps = list_make1(hs->bitmap);
+	}
+
+	hs->index = index_open(hs->indexoid, AccessShareLock);
+	hs->fetch = table_index_fetch_begin(heap);
+	hs->runcxt = AllocSetContextCreate(estate->es_query_cxt, "vsearch hybrid scan",
+									   ALLOCSET_DEFAULT_SIZES);
+	hs->run = RUN_IDLE;
+}
+
+/*
+ * FetchRoot fetches into the scan slot the version of the row whose
+ * root TID an index returned that the snapshot sees; false when none.
+ */
+static bool
+FetchRoot(HybridScanState *hs, ItemPointer tid)
+{
+	bool		call_again = false;
+	bool		all_dead = false;
+	TupleTableSlot *slot = hs->css.ss.ss_ScanTupleSlot;
+
+	return table_index_fetch_tuple(hs->fetch, tid, hs->css.ss.ps.state->es_snapshot,
+								   slot, &call_again, &all_dead);
+}
+
+/*
+ * FetchVersion fetches into the scan slot the exact row version tid (a
+ * TID taken from a slot earlier in the same snapshot).
+ */
+static bool
+FetchVersion(HybridScanState *hs, ItemPointer tid)
+{
+	return table_tuple_fetch_row_version(hs->css.ss.ss_currentRelation, tid,
+										 hs->css.ss.ps.state->es_snapshot,
+										 hs->css.ss.ss_ScanTupleSlot);
+}
+
+/* PassesQuals evaluates the quals on the row in the scan slot. */
+static bool
+PassesQuals(HybridScanState *hs)
+{
+	ExprContext *econtext = hs->css.ss.ps.ps_ExprContext;
+
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = hs->css.ss.ss_ScanTupleSlot;
+	return hs->qual == NULL || ExecQual(hs->qual, econtext);
+}
+
+/* RankRow records the distance of the (passing) row in the scan slot. */
+static void
+RankRow(HybridScanState *hs)
+{
+	ExprContext *econtext = hs->css.ss.ps.ps_ExprContext;
+	TupleTableSlot *slot = hs->css.ss.ss_ScanTupleSlot;
+	HybridRanked *r;
+	bool		isnull;
+	Datum		d;
+
+	if (hs->ranked == NULL)
+	{
+		hs->rankcap = 1024;
+		hs->ranked = palloc(sizeof(HybridRanked) * hs->rankcap);
+	}
+	else if (hs->nranked == hs->rankcap)
+	{
+		hs->rankcap *= 2;
+		hs->ranked = repalloc_huge(hs->ranked, sizeof(HybridRanked) * hs->rankcap);
+	}
+	econtext->ecxt_scantuple = slot;
+	d = ExecEvalExprSwitchContext(hs->dist, econtext, &isnull);
+	r = &hs->ranked[hs->nranked++];
+	r->tid = slot->tts_tid;
+	r->dist = isnull ? 0 : DatumGetFloat8(d);
+	r->class = isnull ? 2 : isnan(r->dist) ? 1 : 0;
+	hs->reranked++;
+}
+
+static int
+RankedCmp(const void *a, const void *b)
+{
+	const HybridRanked *x = a;
+	const HybridRanked *y = b;
+
+	if (x->class != y->class)
+		return x->class < y->class ? -1 : 1;
+	if (x->class == 0 && x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/* SortRanked orders the ranked rows and starts returning them. */
+static void
+SortRanked(HybridScanState *hs)
+{
+	if (hs->nranked > 1)
+		qsort(hs->ranked, hs->nranked, sizeof(HybridRanked), RankedCmp);
+	hs->rankpos = 0;
+	hs->run = RUN_RANKED;
+}
+
+/*
+ * RunExact ranks every matching row exactly: the rows the bitmap names
+ * when there is one, else every row of the table.  Rows are then
+ * returned in distance order by HybridNext.
+ */
+static void
+RunExact(HybridScanState *hs)
+{
+	TupleTableSlot *slot = hs->css.ss.ss_ScanTupleSlot;
+
+	hs->nranked = 0;
+	if (hs->bitmaptids != NULL || hs->lossyblocks != NULL)
+	{
+		hs->strategy = "exact over bitmap matches";
+		for (int64 i = 0; i < hs->nbitmaptids; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			hs->visited++;
+			if (!FetchRoot(hs, &hs->bitmaptids[i]))
+				continue;
+			if (PassesQuals(hs))
+				RankRow(hs);
+			else
+				hs->rejected++;
+		}
+		for (int64 i = 0; i < hs->nlossy; i++)
+		{
+			for (OffsetNumber off = FirstOffsetNumber; off <= MaxHeapTuplesPerPage; off++)
+			{
+				ItemPointerData tid;
+
+				CHECK_FOR_INTERRUPTS();
+				ItemPointerSet(&tid, hs->lossyblocks[i], off);
+				if (!FetchRoot(hs, &tid))
+					continue;
+				hs->visited++;
+				if (PassesQuals(hs))
+					RankRow(hs);
+				else
+					hs->rejected++;
+			}
+		}
+	}
+	else
+	{
+		TableScanDesc scan;
+
+		hs->strategy = "exact over all rows";
+		scan = table_beginscan(hs->css.ss.ss_currentRelation,
+							   hs->css.ss.ps.state->es_snapshot, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			hs->visited++;
+			if (PassesQuals(hs))
+				RankRow(hs);
+			else
+				hs->rejected++;
+		}
+		table_endscan(scan);
+	}
+	SortRanked(hs);
+}
+
+/*
+ * LoadBitmap runs the bitmap child and copies its entries: exact TIDs
+ * into an allow-list and an array, lossy pages into a page set.
+ */
+static void
+LoadBitmap(HybridScanState *hs)
+{
+	TIDBitmap  *tbm = (TIDBitmap *) MultiExecProcNode(hs->bitmap);
+	TBMIterator *it;
+	TBMIterateResult *res;
+	int64		cap = 1024;
+	int64		lcap = 16;
+	double		density;
+
+	if (tbm == NULL || !IsA(tbm, TIDBitmap))
+		elog(ERROR, "unrecognized result from bitmap subplan");
+	hs->allow = VsTidSetCreate(CurrentMemoryContext, 1024);
+	hs->lossy = VsTidSetCreate(CurrentMemoryContext, 16);
+	hs->bitmaptids = palloc(sizeof(ItemPointerData) * cap);
+	hs->lossyblocks = palloc(sizeof(BlockNumber) * lcap);
+	hs->nbitmaptids = hs->nlossy = 0;
+	it = tbm_begin_iterate(tbm);
+	while ((res = tbm_iterate(it)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (res->ntuples < 0)
+		{
+			if (hs->nlossy == lcap)
+			{
+				lcap *= 2;
+				hs->lossyblocks = repalloc_huge(hs->lossyblocks, sizeof(BlockNumber) * lcap);
+			}
+			hs->lossyblocks[hs->nlossy++] = res->blockno;
+			VsTidSetAdd(hs->lossy, res->blockno);
+			continue;
+		}
+		for (int i = 0; i < res->ntuples; i++)
+		{
+			ItemPointerData tid;
+
+			ItemPointerSet(&tid, res->blockno, res->offsets[i]);
+			if (hs->nbitmaptids == cap)
+			{
+				cap *= 2;
+				hs->bitmaptids = repalloc_huge(hs->bitmaptids, sizeof(ItemPointerData) * cap);
+			}
+			hs->bitmaptids[hs->nbitmaptids++] = tid;
+			VsTidSetAdd(hs->allow, VsTidToKey(&tid));
+		}
+	}
+	tbm_end_iterate(it);
+	tbm_free(tbm);
+
+	density = (hs->plantuples > 0 && RelationGetNumberOfBlocks(hs->css.ss.ss_currentRelation) > 0) ?
+		hs->plantuples / RelationGetNumberOfBlocks(hs->css.ss.ss_currentRelation) : 50;
+	hs->matches = hs->nbitmaptids + hs->nlossy * density;
+	hs->bitmapmatches += (int64) hs->matches;
+}
+
+/* AllowedByBitmap says whether the bitmap names the row with root TID tid. */
+static bool
+AllowedByBitmap(HybridScanState *hs, ItemPointer tid)
+{
+	return VsTidSetContains(hs->allow, VsTidToKey(tid)) ||
+		(hs->nlossy > 0 && VsTidSetContains(hs->lossy, ItemPointerGetBlockNumber(tid)));
+}
+
+/* TableTuples is the number of rows the exact strategy would read. */
+static double
+TableTuples(HybridScanState *hs)
+{
+	double		n = hs->css.ss.ss_currentRelation->rd_rel->reltuples;
+
+	if (n <= 0)
+		n = hs->plantuples;
+	return Max(n, 1);
+}
+
+/*
+ * ExactCost is the cost of ranking exactly: the bitmap's matches, or a
+ * pass over the table plus the distances of the matching rows (pass rate
+ * p).
+ */
+static double
+ExactCost(HybridScanState *hs, double p)
+{
+	if (hs->bitmaptids != NULL)
+		return hs->matches;
+	return TableTuples(hs) * (COST_SEQ_TUPLE + p);
+}
+
+/*
+ * TraversalCost is the cost of finding `need` more passing rows in the
+ * vector index when a fraction p of its candidates pass.
+ */
+static double
+TraversalCost(HybridScanState *hs, double need, double p)
+{
+	double		candidates = need / Max(p, 1e-9);
+
+	/* the collection reads as many candidates again (CollectProgress) */
+	candidates = Min(2 * candidates, TableTuples(hs));
+	return candidates * (COST_GRAPH + (hs->bitmaptids ? p : COST_HEAP_CHECK));
+}
+
+/*
+ * StartIndex opens the vector index scan for the query, telling it how
+ * many rows to expect.
+ */
+static void
+StartIndex(HybridScanState *hs)
+{
+	ScanKeyData key;
+
+	hs->strategy = hs->bitmaptids ? "index traversal, bitmap filter" : "index traversal";
+	hs->iscan = index_beginscan(hs->css.ss.ss_currentRelation, hs->index,
+								hs->css.ss.ps.state->es_snapshot, 0, 1);
+	ScanKeyEntryInitialize(&key, 0, 1, InvalidStrategy, InvalidOid,
+						   hs->index->rd_indcollation[0], InvalidOid, hs->queryval);
+	PG_TRY();
+	{
+		VsScanRowsHint = (int) Min(hs->k, PG_INT32_MAX);
+		index_rescan(hs->iscan, NULL, 0, &key, 1);
+	}
+	PG_FINALLY();
+	{
+		VsScanRowsHint = 0;
+	}
+	PG_END_TRY();
+	hs->nranked = hs->rankpos = 0;
+	hs->collectuntil = 0;
+	hs->passed = hs->seen = 0;
+	hs->run = (hs->k > 0) ? RUN_COLLECT : RUN_STREAM;
+}
+
+/*
+ * StartRun evaluates LIMIT, OFFSET and the query vector, then picks the
+ * first strategy (see the file header).
+ */
+static void
+StartRun(HybridScanState *hs)
+{
+	ExprContext *econtext = hs->css.ss.ps.ps_ExprContext;
+	bool		isnull;
+	Datum		d;
+	double		p;
+
+	hs->k = 0;
+	if (hs->limit)
+	{
+		d = ExecEvalExprSwitchContext(hs->limit, econtext, &isnull);
+		if (!isnull)
+			hs->k = Max(DatumGetInt64(d), 0);
+		if (!isnull && hs->offset)
+		{
+			d = ExecEvalExprSwitchContext(hs->offset, econtext, &isnull);
+			if (!isnull && DatumGetInt64(d) > 0)
+				hs->k = (hs->k > PG_INT64_MAX - DatumGetInt64(d)) ?
+					PG_INT64_MAX : hs->k + DatumGetInt64(d);
+		}
+	}
+	d = ExecEvalExprSwitchContext(hs->query, econtext, &isnull);
+	hs->querynull = isnull;
+	/* keep the query vector past the per-tuple resets */
+	hs->queryval = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	hs->loops++;
+
+	if (hs->bitmap)
+		LoadBitmap(hs);
+
+	/* a NULL query or no LIMIT: every matching row is ranked */
+	if (hs->querynull || hs->k == 0 || vs_hybrid_strategy == HYBRID_EXACT)
+	{
+		RunExact(hs);
+		return;
+	}
+	if (vs_hybrid_strategy == HYBRID_INDEX)
+	{
+		StartIndex(hs);
+		return;
+	}
+
+	/*
+	 * With a bitmap the matches are counted: rank them if that is cheaper
+	 * than traversal.  Without one, traversal starts and MaybeSwitch
+	 * corrects it: the planner's estimate of the pass rate may be wrong
+	 * either way (expressions, correlation with the query), and a wrong
+	 * start costs at most about one exact pass.
+	 */
+	if (hs->bitmaptids)
+	{
+		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
+		if (ExactCost(hs, p) < TraversalCost(hs, hs->k, p))
+		{
+			RunExact(hs);
+			return;
+		}
+	}
+	StartIndex(hs);
+}
+
+/*
+ * MaybeSwitch, while the first k rows are collected, compares the
+ * remaining traversal cost at the observed pass rate with the exact
+ * strategy's; true when it switched.
+ */
+static bool
+MaybeSwitch(HybridScanState *hs)
+{
+	double		p;
+
+	if (vs_hybrid_strategy != HYBRID_AUTO || hs->seen < MIN_SAMPLE ||
+		(hs->seen & (MIN_SAMPLE - 1)) != 0)
+		return false;
+	/* optimistic for traversal: half a pass more than observed */
+	p = (hs->passed + 0.5) / (double) hs->seen;
+	if (TraversalCost(hs, hs->k - hs->passed, p) <= SWITCH_MARGIN * ExactCost(hs, p))
+		return false;
+	index_endscan(hs->iscan);
+	hs->iscan = NULL;
+	hs->switches++;
+	RunExact(hs);
+	return true;
+}
+
+/*
+ * CollectProgress runs after each candidate while collecting.  Once k rows
+ * passed after c candidates, the scan reads as many candidates again (at
+ * least k) and then returns every collected row in exact distance order:
+ * index scans return rows in near order across their rounds or batches,
+ * and under a filter the k-th passing row can come from a round where a
+ * closer passing row is still one round away.  Before k rows passed, the
+ * scan may switch to exact.
+ */
+static void
+CollectProgress(HybridScanState *hs)
+{
+	if (hs->collectuntil == 0)
+	{
+		if (hs->passed < hs->k)
+		{
+			MaybeSwitch(hs);
+			return;
+		}
+		hs->collectuntil = hs->seen + Max(hs->seen, hs->k);
+	}
+	if (hs->seen >= hs->collectuntil)
+		SortRanked(hs);
+}
+
+/*
+ * HybridNext is the ExecScan access method: the next row in the scan
+ * slot, or NULL when no matching row is left.
+ */
+static TupleTableSlot *
+HybridNext(ScanState *ss)
+{
+	HybridScanState *hs = (HybridScanState *) ss;
+	MemoryContext old;
+	TupleTableSlot *result = NULL;
+
+	old = MemoryContextSwitchTo(hs->runcxt);
+	if (hs->run == RUN_IDLE)
+		StartRun(hs);
+
+	while (result == NULL && hs->run != RUN_DONE)
+	{
+		ItemPointer tid;
+
+		CHECK_FOR_INTERRUPTS();
+		switch (hs->run)
+		{
+			case RUN_RANKED:
+				if (hs->rankpos >= hs->nranked)
+				{
+					/* collected rows done: stream the rest of the index */
+					hs->run = hs->iscan ? RUN_STREAM : RUN_DONE;
+					break;
+				}
+				if (FetchVersion(hs, &hs->ranked[hs->rankpos++].tid))
+					result = ss->ss_ScanTupleSlot;
+				break;
+
+			case RUN_COLLECT:
+			case RUN_STREAM:
+				tid = index_getnext_tid(hs->iscan, ForwardScanDirection);
+				if (tid == NULL)
+				{
+					/* every indexed row was seen */
+					index_endscan(hs->iscan);
+					hs->iscan = NULL;
+					if (hs->run == RUN_COLLECT)
+						SortRanked(hs);
+					else
+						hs->run = RUN_DONE;
+					break;
+				}
+				hs->visited++;
+				hs->seen++;
+				if ((hs->bitmaptids && !AllowedByBitmap(hs, tid)) ||
+					!FetchRoot(hs, tid) || !PassesQuals(hs))
+				{
+					hs->rejected++;
+					if (hs->run == RUN_COLLECT)
+						CollectProgress(hs);
+					break;
+				}
+				hs->passed++;
+				if (hs->run == RUN_STREAM)
+				{
+					result = ss->ss_ScanTupleSlot;
+					break;
+				}
+				RankRow(hs);
+				CollectProgress(hs);
+				break;
+
+			case RUN_IDLE:
+			case RUN_DONE:
+				break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	if (result == NULL)
+		ExecClearTuple(ss->ss_ScanTupleSlot);
+	return result;
+}
+
+/*
+ * HybridRecheck is the EvalPlanQual recheck: the quals on the row that
+ * replaced the one returned (the ORDER BY is never rechecked).
+ */
+static bool
+HybridRecheck(ScanState *ss, TupleTableSlot *slot)
+{
+	HybridScanState *hs = (HybridScanState *) ss;
+	ExprContext *econtext = ss->ps.ps_ExprContext;
+
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = slot;
+	return hs->qual == NULL || ExecQual(hs->qual, econtext);
+}
+
+/* HybridExec is ExecCustomScan. */
+static TupleTableSlot *
+HybridExec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, HybridNext, HybridRecheck);
+}
+
+/* ResetRun ends the current run's scans and frees its memory. */
+static void
+ResetRun(HybridScanState *hs)
+{
+	if (hs->iscan)
+		index_endscan(hs->iscan);
+	hs->iscan = NULL;
+	MemoryContextReset(hs->runcxt);
+	hs->allow = hs->lossy = NULL;
+	hs->bitmaptids = NULL;
+	hs->lossyblocks = NULL;
+	hs->ranked = NULL;
+	hs->nbitmaptids = hs->nlossy = hs->nranked = hs->rankcap = 0;
+	hs->run = RUN_IDLE;
+}
+
+/*
+ * HybridRescan is ReScanCustomScan: the next row starts a new run (new
+ * parameters, new LIMIT); the bitmap child is rescanned, or marked for
+ * it when its parameters changed.
+ */
+static void
+HybridRescan(CustomScanState *node)
+{
+	HybridScanState *hs = (HybridScanState *) node;
+
+	ResetRun(hs);
+	if (hs->bitmap)
+	{
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(hs->bitmap, node->ss.ps.chgParam);
+		if (hs->bitmap->chgParam == NULL)
+			ExecReScan(hs->bitmap);
+	}
+	ExecScanReScan(&node->ss);
+}
+
+/* HybridEnd is EndCustomScan: closes what HybridBegin opened. */
+static void
+HybridEnd(CustomScanState *node)
+{
+	HybridScanState *hs = (HybridScanState *) node;
+
+	ResetRun(hs);
+	if (hs->fetch)
+		table_index_fetch_end(hs->fetch);
+	hs->fetch = NULL;
+	if (hs->bitmap)
+		ExecEndNode(hs->bitmap);
+	if (hs->index)
+		index_close(hs->index, AccessShareLock);
+	hs->index = NULL;
+	MemoryContextDelete(hs->runcxt);
+}
+
+/*
+ * HybridExplain adds the index, the filter and, under ANALYZE, the
+ * strategy that ran and what it did.
+ */
+static void
+HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	HybridScanState *hs = (HybridScanState *) node;
+	char	   *indexname = get_rel_name(hs->indexoid);
+
+	ExplainPropertyText("Index", indexname ? indexname : "?", es);
+	if (hs->flags & HYBRID_FLAG_SIMILARITY)
+		ExplainPropertyText("Order", "similarity, descending", es);
+	if (hs->qualexprs != NIL)
+	{
+		List	   *context;
+		char	   *str;
+
+		context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan, ancestors);
+		str = deparse_expression((Node *) make_ands_explicit(hs->qualexprs),
+								 context, es->verbose || list_length(es->rtable) > 1, false);
+		ExplainPropertyText("Filter", str, es);
+	}
+	if (!es->analyze || hs->loops == 0)
+	{
+		ExplainPropertyText("Strategy",
+							vs_hybrid_strategy == HYBRID_INDEX ? "index (forced)" :
+							vs_hybrid_strategy == HYBRID_EXACT ? "exact (forced)" :
+							"chosen at run time", es);
+		return;
+	}
+	ExplainPropertyText("Strategy", hs->strategy ? hs->strategy : "none", es);
+	if (hs->switches > 0)
+		ExplainPropertyInteger("Switched to Exact", NULL, hs->switches, es);
+	if (hs->bitmap)
+		ExplainPropertyInteger("Bitmap Matches", NULL, hs->bitmapmatches, es);
+	ExplainPropertyInteger("Candidates Visited", NULL, hs->visited, es);
+	ExplainPropertyInteger("Rejected by Filter", NULL, hs->rejected, es);
+	ExplainPropertyInteger("Exact Distances", NULL, hs->reranked, es);
+}

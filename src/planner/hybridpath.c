@@ -1,0 +1,516 @@
+/*-------------------------------------------------------------------------
+ *
+ * hybridpath.c
+ *	  Planner side of the hybrid scan: recognise WHERE ... ORDER BY
+ *	  distance LIMIT k on a table with a vsearch index, and offer a custom
+ *	  path that decides at run time how to answer it.
+ *
+ * Design: the core planner can only pick one fixed shape for such a
+ * query: an ordered index scan with a Filter (slow, or short of rows when
+ * the filter is selective, unless the scan streams) or an exact top-N
+ * sort over the matching rows (slow when many rows match).  Which one is
+ * right depends on how many rows match, which the planner only guesses,
+ * and not at all for a generic plan.  The hybrid path therefore carries
+ * both: the vector index, and (when ordinary indexes serve the quals) a
+ * bitmap of the matching rows as a child plan; the executor
+ * (hybridexec.c) counts, measures and chooses.  Its cost is that of the
+ * cheaper of the two shapes, so the planner prefers it to either.
+ *
+ * IDENTIFICATION
+ *	  src/planner/hybridpath.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "planner/hybrid.h"
+#include "planner/planner.h"
+#include "utils/fmgroids.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include <math.h>
+
+bool		vs_hybrid_enabled = true;
+int			vs_hybrid_strategy = HYBRID_AUTO;
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+static const struct config_enum_entry hybrid_strategy_options[] = {
+	{"auto", HYBRID_AUTO, false},
+	{"index", HYBRID_INDEX, false},
+	{"exact", HYBRID_EXACT, false},
+	{NULL, 0, false}
+};
+
+/* What the ORDER BY clause asks for, once recognised. */
+typedef struct HybridOrder
+{
+	Expr	   *dist;			/* column <op> query */
+	Var		   *column;			/* the vector column */
+	Expr	   *query;			/* the other operand */
+	bool		similarity;		/* ORDER BY c - dist DESC */
+	bool		nullsfirst;
+} HybridOrder;
+
+static Plan *HybridPlanPath(PlannerInfo *root, RelOptInfo *rel,
+							struct CustomPath *best_path, List *tlist,
+							List *clauses, List *custom_plans);
+
+static const CustomPathMethods HybridPathMethods = {
+	.CustomName = HYBRID_NAME,
+	.PlanCustomPath = HybridPlanPath,
+};
+
+/*
+ * StripRelabel removes binary-compatible casts around an expression.
+ */
+static Expr *
+StripRelabel(Expr *expr)
+{
+	while (expr && IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	return expr;
+}
+
+/*
+ * MatchDistance recognises column <op> query with a Var of rel on the
+ * left and, on the right, an expression that does not reference rel and
+ * is not volatile (a constant, a parameter, an outer reference).
+ */
+static bool
+MatchDistance(PlannerInfo *root, RelOptInfo *rel, Expr *expr, HybridOrder *order)
+{
+	OpExpr	   *op;
+	Expr	   *left;
+	Expr	   *right;
+
+	expr = StripRelabel(expr);
+	if (expr == NULL || !IsA(expr, OpExpr))
+		return false;
+	op = (OpExpr *) expr;
+	if (list_length(op->args) != 2)
+		return false;
+	left = StripRelabel(linitial(op->args));
+	right = lsecond(op->args);
+	if (!IsA(left, Var) || ((Var *) left)->varno != rel->relid ||
+		((Var *) left)->varlevelsup != 0 || ((Var *) left)->varattno <= 0)
+		return false;
+	if (bms_is_member(rel->relid, pull_varnos(root, (Node *) right)) ||
+		contain_volatile_functions((Node *) right))
+		return false;
+	order->dist = expr;
+	order->column = (Var *) left;
+	order->query = right;
+	return true;
+}
+
+/*
+ * MatchOrder recognises the query's single ORDER BY item for rel:
+ * "dist" ascending with NULLS LAST, or "c - dist" descending with c a
+ * constant (similarity written as 1 - (emb <=> q)).
+ */
+static bool
+MatchOrder(PlannerInfo *root, RelOptInfo *rel, HybridOrder *order)
+{
+	PathKey    *pk;
+	ListCell   *lc;
+
+	if (list_length(root->query_pathkeys) != 1)
+		return false;
+	pk = linitial(root->query_pathkeys);
+	if (pk->pk_eclass->ec_has_volatile)
+		return false;
+
+	foreach(lc, pk->pk_eclass->ec_members)
+	{
+		EquivalenceMember *em = lfirst(lc);
+		Expr	   *expr = StripRelabel(em->em_expr);
+
+		if (!bms_equal(em->em_relids, rel->relids))
+			continue;
+		memset(order, 0, sizeof(*order));
+		order->nullsfirst = pk->pk_nulls_first;
+		if (pk->pk_strategy == BTLessStrategyNumber)
+		{
+			if (!pk->pk_nulls_first && MatchDistance(root, rel, expr, order))
+				return true;
+		}
+		else if (pk->pk_strategy == BTGreaterStrategyNumber &&
+				 IsA(expr, OpExpr) && ((OpExpr *) expr)->opfuncid == F_FLOAT8MI &&
+				 list_length(((OpExpr *) expr)->args) == 2)
+		{
+			Expr	   *c = StripRelabel(linitial(((OpExpr *) expr)->args));
+
+			if (IsA(c, Const) && !((Const *) c)->constisnull &&
+				MatchDistance(root, rel, lsecond(((OpExpr *) expr)->args), order))
+			{
+				order->similarity = true;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * FindVectorIndex returns a vsearch index on the ORDER BY column whose
+ * operator class orders by the ORDER BY operator, preferring the one
+ * whose ordered index path is cheapest (HNSW when none was costed).
+ */
+static IndexOptInfo *
+FindVectorIndex(RelOptInfo *rel, HybridOrder *order)
+{
+	Oid			hnsw = get_am_oid("vsearch_hnsw", true);
+	Oid			ivf = get_am_oid("vsearch_ivf", true);
+	Oid			opno = ((OpExpr *) order->dist)->opno;
+	IndexOptInfo *best = NULL;
+	Cost		bestcost = 0;
+	ListCell   *lc;
+
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = lfirst(lc);
+		Cost		cost = disable_cost;
+		ListCell   *pc;
+
+		if (index->relam != hnsw && index->relam != ivf)
+			continue;
+		if (index->indpred != NIL || index->indexkeys[0] != order->column->varattno)
+			continue;
+		if (!SearchSysCacheExists3(AMOPOPID, ObjectIdGetDatum(opno),
+								   CharGetDatum(AMOP_ORDER),
+								   ObjectIdGetDatum(index->opfamily[0])))
+			continue;			/* not the index's ordering operator */
+		foreach(pc, rel->pathlist)
+		{
+			Path	   *p = lfirst(pc);
+
+			if (IsA(p, IndexPath) && ((IndexPath *) p)->indexinfo == index)
+				cost = Min(cost, p->total_cost);
+		}
+		if (index->relam == hnsw)
+			cost *= 0.999;		/* ties go to the graph */
+		if (best == NULL || cost < bestcost)
+		{
+			best = index;
+			bestcost = cost;
+		}
+	}
+	return best;
+}
+
+/*
+ * FindBitmapPath returns a new bitmap heap path over ordinary indexes
+ * that serve some of rel's quals: over the bitmap tree of the cheapest one
+ * in the pathlist, or over the cheapest plain index path.  NULL when there
+ * is none.
+ */
+static Path *
+FindBitmapPath(PlannerInfo *root, RelOptInfo *rel)
+{
+	Path	   *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (IsA(p, BitmapHeapPath) && p->param_info == NULL &&
+			(best == NULL || p->total_cost < best->total_cost))
+			best = p;
+	}
+	/*
+	 * A path of our own around the same bitmap tree: add_path frees the
+	 * paths it discards (ours may discard that one), but never index paths,
+	 * so the tree under it stays valid.
+	 */
+	if (best)
+		return (Path *) create_bitmap_heap_path(root, rel, ((BitmapHeapPath *) best)->bitmapqual,
+												NULL, 1.0, 0);
+
+	foreach(lc, rel->pathlist)
+	{
+		IndexPath  *ip = lfirst(lc);
+		Path	   *p;
+
+		if (!IsA(ip, IndexPath) || ip->path.param_info != NULL ||
+			ip->indexclauses == NIL || !ip->indexinfo->amhasgetbitmap)
+			continue;
+		p = (Path *) create_bitmap_heap_path(root, rel, (Path *) ip, NULL, 1.0, 0);
+		if (best == NULL || p->total_cost < best->total_cost)
+			best = p;
+	}
+	return best;
+}
+
+/*
+ * UsableLimitExpr says whether a LIMIT/OFFSET expression can be evaluated
+ * by the scan itself: no Vars, no subplans, nothing volatile.
+ */
+static bool
+UsableLimitExpr(Node *expr)
+{
+	return expr == NULL ||
+		(!contain_var_clause(expr) && !contain_subplans(expr) &&
+		 !contain_volatile_functions(expr));
+}
+
+/*
+ * ColumnKnownNotNull says whether no matching row can have a NULL vector:
+ * the column is NOT NULL, or a strict qual on it rejects NULLs.
+ */
+static bool
+ColumnKnownNotNull(PlannerInfo *root, RelOptInfo *rel, Var *column, List *quals)
+{
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	Relation	heap = table_open(rte->relid, NoLock);
+	bool		notnull = TupleDescAttr(RelationGetDescr(heap), column->varattno - 1)->attnotnull;
+	ListCell   *lc;
+
+	table_close(heap, NoLock);
+	if (notnull)
+		return true;
+	foreach(lc, find_nonnullable_vars((Node *) quals))
+	{
+		Var		   *v = lfirst(lc);
+
+		if (v->varno == column->varno && v->varattno == column->varattno)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * LimitTuples returns the rows the query reads from rel when LIMIT and
+ * OFFSET are constants, or 10 when they are parameters (the executor
+ * learns the real value).
+ */
+static double
+LimitTuples(Query *parse)
+{
+	double		k = 10;
+
+	if (parse->limitCount && IsA(parse->limitCount, Const) &&
+		!((Const *) parse->limitCount)->constisnull)
+	{
+		k = (double) DatumGetInt64(((Const *) parse->limitCount)->constvalue);
+		if (parse->limitOffset && IsA(parse->limitOffset, Const) &&
+			!((Const *) parse->limitOffset)->constisnull)
+			k += (double) DatumGetInt64(((Const *) parse->limitOffset)->constvalue);
+	}
+	return Max(k, 1);
+}
+
+/*
+ * HybridSetRelPathlist is the set_rel_pathlist_hook: after the core has
+ * built rel's paths, it adds the hybrid path when rel is the whole query
+ * (or a partition of it), the query ends in ORDER BY distance LIMIT k, a
+ * vsearch index serves that ORDER BY, and either WHERE clauses filter the
+ * rows or the ORDER BY is the similarity form no index scan can serve.
+ */
+static void
+HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	Query	   *parse = root->parse;
+	HybridOrder order;
+	IndexOptInfo *index;
+	List	   *quals;
+	Path	   *bitmap;
+	CustomPath *cpath;
+	double		k;
+	double		sel;
+	Cost		exact_cost;
+	Cost		index_cost = disable_cost;
+	Cost		cost;
+	Path		sortpath;
+	ListCell   *lc;
+	int			flags = 0;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (!vs_hybrid_enabled || rte->rtekind != RTE_RELATION || rte->inh ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW) ||
+		rel->indexlist == NIL || IS_DUMMY_REL(rel))
+		return;
+	/* rel must be the whole join tree: then LIMIT counts its rows */
+	if (rel->reloptkind == RELOPT_BASEREL)
+	{
+		if (!bms_equal(rel->relids, root->all_baserels))
+			return;
+	}
+	else if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
+			 !bms_equal(rel->top_parent_relids, root->all_baserels))
+		return;
+	if (parse->commandType != CMD_SELECT || parse->limitCount == NULL ||
+		parse->rowMarks != NIL || parse->hasAggs || parse->groupClause != NIL ||
+		parse->groupingSets != NIL || parse->havingQual != NULL ||
+		parse->hasWindowFuncs || parse->distinctClause != NIL ||
+		parse->setOperations != NULL || parse->hasTargetSRFs ||
+		!UsableLimitExpr(parse->limitCount) || !UsableLimitExpr(parse->limitOffset))
+		return;
+	if (!MatchOrder(root, rel, &order))
+		return;
+	index = FindVectorIndex(rel, &order);
+	if (index == NULL)
+		return;
+
+	quals = extract_actual_clauses(rel->baserestrictinfo, false);
+	if (contain_volatile_functions((Node *) quals))
+		return;					/* volatile quals must run once per returned row */
+	if (quals == NIL && !order.similarity)
+		return;					/* a plain ordered index scan is the right plan */
+	if (order.similarity && order.nullsfirst &&
+		!ColumnKnownNotNull(root, rel, order.column, quals))
+		return;					/* NULL vectors would sort first: not from an index */
+
+	/*
+	 * Cost: the cheaper of the two shapes the core planner would consider
+	 * at LIMIT k: an exact top-k sort over the cheapest unordered path, and
+	 * the ordered index scan read to k rows of its filtered output.
+	 */
+	k = LimitTuples(parse);
+	sel = (rel->tuples > 0) ? Min(1.0, rel->rows / rel->tuples) : 1.0;
+	exact_cost = disable_cost;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *p = lfirst(lc);
+
+		if (p->param_info != NULL)
+			continue;
+		if (IsA(p, IndexPath) && ((IndexPath *) p)->indexinfo == index)
+		{
+			double		frac = Min(1.0, k / Max(rel->rows, 1.0));
+
+			index_cost = Min(index_cost,
+							 p->startup_cost + (p->total_cost - p->startup_cost) * frac);
+		}
+		else if (p->pathkeys == NIL)
+			exact_cost = Min(exact_cost, p->total_cost);
+	}
+	cost_sort(&sortpath, root, root->query_pathkeys, exact_cost, rel->rows,
+			  rel->reltarget->width, 0.0, work_mem, k);
+	exact_cost = sortpath.startup_cost;
+	cost = Min(exact_cost, index_cost) * 0.9;
+
+	bitmap = quals ? FindBitmapPath(root, rel) : NULL;
+	if (order.similarity)
+		flags |= HYBRID_FLAG_SIMILARITY;
+	if (bitmap)
+		flags |= HYBRID_FLAG_BITMAP;
+
+	cpath = makeNode(CustomPath);
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = rel;
+	cpath->path.pathtarget = rel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = rel->consider_parallel;
+	cpath->path.parallel_workers = 0;
+	cpath->path.rows = rel->rows;
+	cpath->path.startup_cost = cost;
+	cpath->path.total_cost = cost + cpu_tuple_cost * rel->rows * (1.0 - Min(1.0, sel));
+	cpath->path.pathkeys = root->query_pathkeys;
+	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
+	cpath->custom_paths = bitmap ? list_make1(bitmap) : NIL;
+	cpath->custom_private = list_make5(makeInteger((int) index->indexoid),
+									   makeInteger(flags),
+									   makeFloat(psprintf("%.0f", rel->tuples)),
+									   makeFloat(psprintf("%.0f", rel->rows)),
+									   list_make2(order.dist, order.query));
+	cpath->methods = &HybridPathMethods;
+	add_path(rel, &cpath->path);
+}
+
+/*
+ * BitmapSubplan digs the bitmap index tree (BitmapIndexScan, BitmapAnd,
+ * BitmapOr) out of the plan made for the bitmap heap path: the hybrid
+ * scan runs only that tree, and visits the heap itself.
+ */
+static Plan *
+BitmapSubplan(Plan *plan)
+{
+	while (plan && IsA(plan, Result) && outerPlan(plan))
+		plan = outerPlan(plan);
+	if (plan && IsA(plan, BitmapHeapScan))
+		return outerPlan(plan);
+	return NULL;
+}
+
+/*
+ * HybridPlanPath is PlanCustomPath: builds the CustomScan.  The quals go
+ * to custom_exprs, not to the plan's qual, because the scan evaluates
+ * them itself while it searches.
+ */
+static Plan *
+HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
+			   List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+	List	   *exprs = llast(best_path->custom_private);
+	List	   *quals = extract_actual_clauses(clauses, false);
+	int			flags = intVal(list_nth(best_path->custom_private, HYBRID_PRIV_FLAGS));
+	Plan	   *bitmap = NULL;
+
+	if (custom_plans != NIL)
+		bitmap = BitmapSubplan(linitial(custom_plans));
+	if (bitmap == NULL)
+		flags &= ~HYBRID_FLAG_BITMAP;
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = NIL;
+	cscan->scan.scanrelid = rel->relid;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = bitmap ? list_make1(bitmap) : NIL;
+	cscan->custom_exprs = list_make5(linitial(exprs), lsecond(exprs),
+									 root->parse->limitCount, root->parse->limitOffset,
+									 quals);
+	cscan->custom_private = list_make4(list_nth(best_path->custom_private, HYBRID_PRIV_INDEX),
+									   makeInteger(flags),
+									   list_nth(best_path->custom_private, HYBRID_PRIV_TUPLES),
+									   list_nth(best_path->custom_private, HYBRID_PRIV_ROWS));
+	cscan->custom_scan_tlist = NIL;
+	cscan->methods = &VsHybridScanMethods;
+	return &cscan->scan.plan;
+}
+
+/*
+ * VsPlannerInit registers the room's settings, the custom scan methods
+ * (so plans can be copied and sent to parallel workers) and the hook,
+ * chained after any hook installed before.
+ */
+void
+VsPlannerInit(void)
+{
+	DefineCustomBoolVariable("vsearch.hybrid",
+							 "Plans filtered nearest-neighbour queries with the hybrid scan.",
+							 "When off, WHERE ... ORDER BY distance LIMIT k is planned by the core planner alone.",
+							 &vs_hybrid_enabled, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("vsearch.hybrid_strategy",
+							 "Forces the strategy of the hybrid scan.",
+							 "auto chooses at run time from the rows that match; index and exact force one strategy (for testing and benchmarks).",
+							 &vs_hybrid_strategy, HYBRID_AUTO, hybrid_strategy_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	RegisterCustomScanMethods(&VsHybridScanMethods);
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = HybridSetRelPathlist;
+}

@@ -1,0 +1,244 @@
+-- hybrid.sql: WHERE ... ORDER BY distance LIMIT k through the hybrid scan.
+-- A synthetic clustered set (20,000 x 32, 50 clusters) with an independent
+-- attribute u (uniform 0..9999: u < 1 keeps 0.01%, u < 10000 everything)
+-- and the cluster id cl (correlated with the vectors).  For every
+-- selectivity and for filters that keep or exclude the query's own
+-- cluster: each query returns min(k, matching rows) rows and recall
+-- against exact filtered search is >= 0.95; plans and strategies are read
+-- from EXPLAIN; generic plans, LATERAL, a partitioned table, the
+-- similarity form and IVF.  Drops its tables.
+\set QUIET 1
+SET client_min_messages = warning;
+SELECT plan(56);
+
+SELECT setseed(0.57);
+DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts;
+CREATE TABLE hy_centres AS
+  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 32))::vector(32) AS centre
+    FROM generate_series(0, 49) c;
+-- each cluster spans a random 10-dimensional subspace, plus a little noise
+-- (embeddings have a low intrinsic dimension)
+CREATE TABLE hy_basis AS
+  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.3)::real FROM generate_series(1, 32))::vector(32) AS b
+    FROM generate_series(0, 49) c, generate_series(1, 10) k;
+CREATE FUNCTION pg_temp.point(c int) RETURNS vector LANGUAGE sql AS $$
+  SELECT (SELECT centre FROM hy_centres WHERE hy_centres.c = $1)
+         + sum(array_fill((random() * 2 - 1)::real, ARRAY[32])::vector(32) * b)
+         + ARRAY(SELECT ((random() - 0.5) * 0.2)::real FROM generate_series(1, 32))::vector(32)
+    FROM hy_basis WHERE hy_basis.c = $1
+$$;
+CREATE TABLE hy_items (id int PRIMARY KEY, u int NOT NULL, cl int NOT NULL, emb vector(32) NOT NULL);
+INSERT INTO hy_items SELECT i, (random() * 9999.99)::int % 10000, i % 50, pg_temp.point(i % 50)
+  FROM generate_series(1, 20000) i;
+CREATE INDEX ON hy_items (u);
+CREATE INDEX ON hy_items (cl);
+CREATE INDEX hy_hnsw ON hy_items USING vsearch_hnsw (emb vector_l2_ops);
+CREATE INDEX hy_hnsw_cos ON hy_items USING vsearch_hnsw (emb vector_cosine_ops);
+ANALYZE hy_items;
+CREATE TABLE hy_queries AS SELECT q, (q * 7) % 50 AS cl, pg_temp.point((q * 7) % 50) AS v
+  FROM generate_series(1, 20) q;
+
+-- The lines of a plan, optionally executed.
+CREATE FUNCTION pg_temp.plan(query text, run bool DEFAULT false) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, TIMING OFF, SUMMARY OFF' ||
+                      CASE WHEN run THEN ', ANALYZE' ELSE '' END || ') ' || query LOOP
+    RETURN NEXT line;
+  END LOOP;
+END $$;
+
+-- The strategy the hybrid scan ran for a query (EXPLAIN ANALYZE).
+CREATE FUNCTION pg_temp.strategy(query text) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg(trim(p), '; ') FROM pg_temp.plan(query, true) p
+   WHERE p LIKE '%Strategy:%' OR p LIKE '%Switched to Exact%'
+$$;
+
+-- For one filter (a WHERE clause over hy_items with $1 = query vector and
+-- $2 = query's cluster) and k: the queries that returned other than
+-- min(k, matches) rows, and recall against exact search with the hybrid
+-- scan and vector index scans off.
+CREATE TEMP TABLE hy_log (label text, short int, recall float8);
+CREATE FUNCTION pg_temp.check(label text, filter text, k int, tab text DEFAULT 'hy_items',
+                              ord text DEFAULT 'emb <-> $1')
+RETURNS hy_log LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  got int[];
+  exact int[];
+  matches bigint;
+  short int := 0;
+  hits bigint := 0;
+  wanted bigint := 0;
+  res hy_log;
+BEGIN
+  FOR r IN SELECT * FROM hy_queries ORDER BY q LOOP
+    EXECUTE format('SELECT count(*) FROM %s WHERE %s', tab, filter) INTO matches USING r.v, r.cl;
+    SET LOCAL vsearch.hybrid = off;
+    SET LOCAL enable_indexscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %s WHERE %s ORDER BY %s LIMIT %s) s',
+                   tab, filter, ord, k) INTO exact USING r.v, r.cl;
+    SET LOCAL vsearch.hybrid = on;
+    SET LOCAL enable_indexscan = on;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %s WHERE %s ORDER BY %s LIMIT %s) s',
+                   tab, filter, ord, k) INTO got USING r.v, r.cl;
+    IF coalesce(cardinality(got), 0) <> least(k, matches) THEN
+      short := short + 1;
+    END IF;
+    hits := hits + (SELECT count(*) FROM unnest(got) g WHERE g = ANY (exact));
+    wanted := wanted + least(k, matches);
+  END LOOP;
+  res := (label, short, CASE WHEN wanted = 0 THEN 1 ELSE hits::float8 / wanted END);
+  INSERT INTO hy_log VALUES (res.*);
+  RETURN res;
+END $$;
+
+-- plan shape
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u < 100
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p LIKE '%Custom Scan (VSearch Hybrid) on hy_items%'),
+          'a filtered ORDER BY distance LIMIT query plans the hybrid scan');
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u < 100
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p LIKE '%Strategy: chosen at run time%'),
+          'plain EXPLAIN does not run the search');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p LIKE '%VSearch Hybrid%'),
+          'without WHERE the plain index scan stays');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u < 100
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) $$) p
+          WHERE p LIKE '%VSearch Hybrid%'),
+          'without LIMIT the hybrid scan is not planned');
+
+-- strategies
+SELECT is(pg_temp.strategy($$ SELECT id FROM hy_items WHERE u < 1
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$),
+          'Strategy: exact over bitmap matches', '0.01% through a B-tree: exact over the bitmap');
+SELECT is(pg_temp.strategy($$ SELECT id FROM hy_items WHERE u < 10000
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$),
+          'Strategy: index traversal', '100%: index traversal');
+SELECT is(pg_temp.strategy($$ SELECT id FROM hy_items WHERE u + 0 < 2
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$),
+          'Strategy: exact over all rows; Switched to Exact: 1',
+          '0.01% with no index for the filter: traversal notices and switches to exact');
+SELECT is(pg_temp.strategy($$ SELECT id FROM hy_items WHERE cl + 0 = (SELECT (cl + 25) % 50 FROM hy_queries WHERE q = 1)
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$),
+          'Strategy: exact over all rows; Switched to Exact: 1',
+          'a far cluster with no index for the filter: traversal notices and switches to exact');
+
+-- row counts and recall at every selectivity, k = 10
+SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
+       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
+  FROM (VALUES
+    ('u < 1 (0.01%)', 'u < 1'),
+    ('u < 10 (0.1%)', 'u < 10'),
+    ('u < 100 (1%)', 'u < 100'),
+    ('u < 1000 (10%)', 'u < 1000'),
+    ('u < 5000 (50%)', 'u < 5000'),
+    ('u < 10000 (100%)', 'u < 10000'),
+    ('unindexed u + 0 < 10 (0.1%)', 'u + 0 < 10'),
+    ('unindexed u + 0 < 1000 (10%)', 'u + 0 < 1000'),
+    ('own cluster (2%, around the query)', 'cl = $2'),
+    ('other clusters (98%, query neighbourhood excluded)', 'cl <> $2'),
+    ('a far cluster (2%, anti-correlated)', 'cl = ($2 + 25) % 50'),
+    ('far cluster and u < 5000, one unindexed', 'cl + 0 = ($2 + 25) % 50 AND u < 5000')
+  ) t(l, f), LATERAL pg_temp.check(l, f, 10) c;
+
+-- k = 1 and k = 100 (deeper than ef_search)
+SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
+       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
+  FROM (VALUES
+    ('k = 1, u < 100', 'u < 100', 1),
+    ('k = 100, u < 1000', 'u < 1000', 100),
+    ('k = 100, other clusters', 'cl <> $2', 100)
+  ) t(l, f, k), LATERAL pg_temp.check(l, f, k) c;
+
+SELECT is((SELECT count(*) FROM (SELECT id FROM hy_items WHERE u < 5000
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 2) LIMIT 300) s), 300::bigint,
+          'LIMIT 300 with ef_search 40 and a 50% filter returns 300 rows');
+
+-- a generic plan serves both ends of the selectivity range
+SET plan_cache_mode = force_generic_plan;
+PREPARE hy_p(vector, int, int) AS SELECT id FROM hy_items WHERE u < $2 ORDER BY emb <-> $1 LIMIT $3;
+-- static SQL in PL/pgSQL runs as a prepared statement: with
+-- force_generic_plan, one generic plan serves every call
+CREATE FUNCTION pg_temp.top10(qv vector, lim int) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN (SELECT count(*) FROM (SELECT id FROM hy_items WHERE u < lim ORDER BY emb <-> qv LIMIT 10) s);
+END $$;
+CREATE FUNCTION pg_temp.run_prepared() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  bad int := 0;
+  lim int;
+BEGIN
+  FOR i IN 1..10 LOOP
+    lim := CASE WHEN i % 2 = 0 THEN 1 ELSE 5000 END;
+    IF pg_temp.top10((SELECT v FROM hy_queries WHERE q = i), lim)
+       <> least(10, (SELECT count(*) FROM hy_items WHERE u < lim)) THEN
+      bad := bad + 1;
+    END IF;
+  END LOOP;
+  RETURN bad;
+END $$;
+SELECT is(pg_temp.run_prepared(), 0, 'generic plan executed 10 times: every execution returns min(k, matches) rows');
+SELECT is(pg_temp.strategy(format('EXECUTE hy_p(%L, 1, 10)', (SELECT v FROM hy_queries WHERE q = 3))),
+          'Strategy: exact over bitmap matches', 'generic plan at 0.01%: exact over the bitmap');
+SELECT is(pg_temp.strategy(format('EXECUTE hy_p(%L, 5000, 10)', (SELECT v FROM hy_queries WHERE q = 3))),
+          'Strategy: index traversal, bitmap filter', 'generic plan at 50%: index traversal');
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan(format('EXECUTE hy_p(%L, 5000, 10)', (SELECT v FROM hy_queries WHERE q = 3))) p
+          WHERE p LIKE '%VSearch Hybrid%'), 'the generic plan is the hybrid scan');
+DEALLOCATE hy_p;
+RESET plan_cache_mode;
+
+-- LATERAL: top 5 per outer row, the filter and the vector from the outer row
+SELECT is((SELECT count(*) FROM hy_queries q, LATERAL (SELECT id FROM hy_items i WHERE i.cl <> q.cl AND u < 3000
+             ORDER BY i.emb <-> q.v LIMIT 5) s), 100::bigint, 'LATERAL: 5 rows for each of 20 outer rows');
+SELECT cmp_ok((SELECT count(*) FILTER (WHERE e.id IS NOT NULL)::float8 / count(*)
+                 FROM hy_queries q
+                 CROSS JOIN LATERAL (SELECT id FROM hy_items i WHERE i.cl <> q.cl AND u < 3000
+                                      ORDER BY i.emb <-> q.v LIMIT 5) s
+                 LEFT JOIN LATERAL (SELECT id FROM (SELECT id FROM hy_items i WHERE i.cl <> q.cl AND u < 3000
+                                      ORDER BY (i.emb <-> q.v) + 0 LIMIT 5) x WHERE x.id = s.id) e ON true),
+              '>=', 0.95::float8, 'LATERAL: recall >= 0.95 against exact search per outer row');
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT * FROM hy_queries q, LATERAL (SELECT id FROM hy_items i
+            WHERE i.cl <> q.cl ORDER BY i.emb <-> q.v LIMIT 5) s $$) p WHERE p LIKE '%VSearch Hybrid%'),
+          'LATERAL plans the hybrid scan');
+
+-- similarity written as 1 - distance, descending
+SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
+       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
+  FROM pg_temp.check('1 - cosine DESC, u < 1000', 'u < 1000', 10, 'hy_items',
+                      '1 - (emb <=> $1) DESC') c;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u < 1000
+            ORDER BY 1 - (emb <=> (SELECT v FROM hy_queries WHERE q = 1)) DESC LIMIT 10 $$) p
+          WHERE p LIKE '%Order: similarity, descending%'),
+          'ORDER BY 1 - (emb <=> q) DESC is served by the hybrid scan with the cosine index');
+
+-- a partitioned table with IVF indexes: per-partition scans merged in order
+CREATE TABLE hy_parts (id int, u int NOT NULL, cl int NOT NULL, emb vector(32) NOT NULL) PARTITION BY RANGE (u);
+CREATE TABLE hy_parts_lo PARTITION OF hy_parts FOR VALUES FROM (0) TO (5000);
+CREATE TABLE hy_parts_hi PARTITION OF hy_parts FOR VALUES FROM (5000) TO (10000);
+INSERT INTO hy_parts SELECT * FROM hy_items;
+CREATE INDEX ON hy_parts (cl);
+CREATE INDEX ON hy_parts USING vsearch_ivf (emb vector_l2_ops) WITH (lists = 20);
+ANALYZE hy_parts;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_parts WHERE cl <> 3
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p LIKE '%Merge Append%')
+      AND (SELECT count(*) FROM pg_temp.plan($$ SELECT id FROM hy_parts WHERE cl <> 3
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+           WHERE p LIKE '%VSearch Hybrid%') = 2,
+          'partitioned table: a hybrid scan per partition under Merge Append');
+SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
+       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
+  FROM (VALUES
+    ('partitioned, IVF, other clusters', 'cl <> $2'),
+    ('partitioned, IVF, a far cluster', 'cl = ($2 + 25) % 50'),
+    ('partitioned, IVF, unindexed 0.1%', 'u + 0 < 10')
+  ) t(l, f), LATERAL pg_temp.check(l, f, 10, 'hy_parts') c;
+
+SELECT diag(format('%-52s short %s recall %s', label, short, round(recall::numeric, 3))) FROM hy_log;
+SELECT * FROM finish();
+DROP TABLE hy_items, hy_queries, hy_centres, hy_basis, hy_parts;
