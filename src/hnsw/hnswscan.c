@@ -7,14 +7,15 @@
  * search with a result window of ef elements and returns the window's
  * elements in distance order; when the executor asks for more (a LIMIT
  * above ef_search, rows removed by a WHERE clause), the next round widens
- * the window by ef_search and continues from where the search stopped:
+ * the window and continues from where the search stopped:
  * every element found is kept (window, overflow or candidate heap), so
  * nothing is searched twice and nothing is lost.  When the graph search is
  * exhausted, one pass over the index pages returns any element it could
  * not reach, so a scan read to the end returns every row and LIMIT is
  * never silently capped.  Order is exact within a round; an element found
  * in a later round can be closer than one already returned (rare, and
- * shown in the README).
+ * shown in the README).  Rounds grow by half the window, at least
+ * ef_search.
  *
  * Memory: about 50 bytes per element visited (visited set and heaps),
  * in a per-scan context freed at rescan and end of scan.
@@ -218,8 +219,8 @@ FlatPass(HnswScanOpaque so)
 }
 
 /*
- * NextRound widens the window by ef_search (the first round opens it at
- * firstef: ef_search, or the caller's row hint when larger), continues the layer-0 search
+ * NextRound widens the window (the first round opens it at firstef:
+ * ef_search, or the caller's row hint when larger), continues the layer-0 search
  * and collects the window's elements not returned yet into so->batch.
  */
 static void
@@ -232,7 +233,12 @@ NextRound(HnswScanOpaque so)
 	VsHeapEntry *batch;
 	int			nbatch = 0;
 
-	so->ef += (so->ef == 0) ? so->firstef : hnsw_ef_search;
+	/*
+	 * Each round collects the whole window, so the window grows by half
+	 * its size (at least ef_search): a scan read deep costs O(n log n), not
+	 * O(n^2 / ef_search).
+	 */
+	so->ef += (so->ef == 0) ? so->firstef : Max(hnsw_ef_search, so->ef / 2);
 	while (so->window.count < so->ef && so->overflow.count > 0)
 	{
 		VsHeapEntry e = VsHeapPop(&so->overflow);

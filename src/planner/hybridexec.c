@@ -50,6 +50,7 @@
 #include "nodes/tidbitmap.h"
 #include "optimizer/optimizer.h"
 #include "planner/hybrid.h"
+#include "types/vector.h"
 #include "storage/bufmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -59,13 +60,20 @@
 #include <math.h>
 
 /*
- * Relative costs, in units of one exact candidate (a heap fetch, the
- * quals and one distance).  Measured on fashion-mnist (784-d) and
- * synthetic 128-d data; see the planner README.
+ * Costs in microseconds, fitted to measurements on fashion-mnist (784-d,
+ * TOASTed) and a 32-d table (see the planner README): ranking a row
+ * exactly (heap fetch, quals, detoast, distance), one candidate returned by
+ * the vector index (graph expansion), a candidate's heap check (fetch and
+ * quals), a tuple of a sequential pass and an entry of the bitmap.
  */
-#define COST_SEQ_TUPLE		0.05	/* a heap tuple read by a sequential pass */
-#define COST_GRAPH			4.0 /* one candidate returned by the vector index */
-#define COST_HEAP_CHECK		1.0 /* a candidate's heap visit and quals */
+#define COST_EXACT_BASE		0.15
+#define COST_EXACT_DIM		0.0085
+#define COST_GRAPH_BASE		2.2
+#define COST_GRAPH_DIM		0.0086
+#define COST_HEAP_CHECK		0.3
+#define COST_SEQ_TUPLE		0.1
+#define COST_BITMAP_ENTRY	0.1
+#define BITMAP_FIRST_SEL	0.05	/* below this estimate, count the bitmap first */
 #define SWITCH_MARGIN		1.5 /* traversal must look this much dearer */
 #define MIN_SAMPLE			64	/* candidates seen before the rate is trusted */
 
@@ -121,7 +129,9 @@ typedef struct HybridScanState
 	int64		nbitmaptids;
 	BlockNumber *lossyblocks;
 	int64		nlossy;
+	bool		bitmaploaded;	/* the bitmap child ran for this run */
 	double		matches;		/* rows the bitmap names (estimated for lossy pages) */
+	int			dim;			/* of the query vector */
 	HybridRanked *ranked;		/* exact: matching rows; index: rows collected */
 	int64		nranked;
 	int64		rankcap;
@@ -320,7 +330,7 @@ RunExact(HybridScanState *hs)
 	TupleTableSlot *slot = hs->css.ss.ss_ScanTupleSlot;
 
 	hs->nranked = 0;
-	if (hs->bitmaptids != NULL || hs->lossyblocks != NULL)
+	if (hs->bitmaploaded)
 	{
 		hs->strategy = "exact over bitmap matches";
 		for (int64 i = 0; i < hs->nbitmaptids; i++)
@@ -429,6 +439,7 @@ LoadBitmap(HybridScanState *hs)
 	density = (hs->plantuples > 0 && RelationGetNumberOfBlocks(hs->css.ss.ss_currentRelation) > 0) ?
 		hs->plantuples / RelationGetNumberOfBlocks(hs->css.ss.ss_currentRelation) : 50;
 	hs->matches = hs->nbitmaptids + hs->nlossy * density;
+	hs->bitmaploaded = true;
 	hs->bitmapmatches += (int64) hs->matches;
 }
 
@@ -436,7 +447,7 @@ LoadBitmap(HybridScanState *hs)
 static bool
 AllowedByBitmap(HybridScanState *hs, ItemPointer tid)
 {
-	return VsTidSetContains(hs->allow, VsTidToKey(tid)) ||
+	return !hs->bitmaploaded || VsTidSetContains(hs->allow, VsTidToKey(tid)) ||
 		(hs->nlossy > 0 && VsTidSetContains(hs->lossy, ItemPointerGetBlockNumber(tid)));
 }
 
@@ -451,31 +462,43 @@ TableTuples(HybridScanState *hs)
 	return Max(n, 1);
 }
 
+/* ExactRowCost is the cost of ranking one row exactly. */
+static double
+ExactRowCost(HybridScanState *hs)
+{
+	return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
+}
+
 /*
- * ExactCost is the cost of ranking exactly: the bitmap's matches, or a
- * pass over the table plus the distances of the matching rows (pass rate
- * p).
+ * ExactCost is the cost of ranking exactly when a fraction p of the rows
+ * match: the bitmap's matches (built first if it was not), else a pass
+ * over the table.
  */
 static double
 ExactCost(HybridScanState *hs, double p)
 {
-	if (hs->bitmaptids != NULL)
-		return hs->matches;
-	return TableTuples(hs) * (COST_SEQ_TUPLE + p);
+	if (hs->bitmaploaded)
+		return hs->matches * ExactRowCost(hs);
+	if (hs->bitmap)
+		return p * TableTuples(hs) * (ExactRowCost(hs) + COST_BITMAP_ENTRY);
+	return TableTuples(hs) * (COST_SEQ_TUPLE + p * ExactRowCost(hs));
 }
 
 /*
  * TraversalCost is the cost of finding `need` more passing rows in the
- * vector index when a fraction p of its candidates pass.
+ * vector index when a fraction p of its candidates pass: twice the
+ * candidates that takes (CollectProgress reads as many again), each
+ * expanded in the graph, checked against the bitmap or the heap, and
+ * ranked when it passes.
  */
 static double
 TraversalCost(HybridScanState *hs, double need, double p)
 {
-	double		candidates = need / Max(p, 1e-9);
+	double		candidates = Min(2 * need / Max(p, 1e-9), TableTuples(hs));
+	double		check = hs->bitmaploaded ? 0 : COST_HEAP_CHECK;
 
-	/* the collection reads as many candidates again (CollectProgress) */
-	candidates = Min(2 * candidates, TableTuples(hs));
-	return candidates * (COST_GRAPH + (hs->bitmaptids ? p : COST_HEAP_CHECK));
+	return candidates * (COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim + check +
+						 p * ExactRowCost(hs));
 }
 
 /*
@@ -487,7 +510,7 @@ StartIndex(HybridScanState *hs)
 {
 	ScanKeyData key;
 
-	hs->strategy = hs->bitmaptids ? "index traversal, bitmap filter" : "index traversal";
+	hs->strategy = hs->bitmaploaded ? "index traversal, bitmap filter" : "index traversal";
 	hs->iscan = index_beginscan(hs->css.ss.ss_currentRelation, hs->index,
 								hs->css.ss.ps.state->es_snapshot, 0, 1);
 	ScanKeyEntryInitialize(&key, 0, 1, InvalidStrategy, InvalidOid,
@@ -519,6 +542,7 @@ StartRun(HybridScanState *hs)
 	bool		isnull;
 	Datum		d;
 	double		p;
+	double		planp;
 
 	hs->k = 0;
 	if (hs->limit)
@@ -538,34 +562,33 @@ StartRun(HybridScanState *hs)
 	hs->querynull = isnull;
 	/* keep the query vector past the per-tuple resets */
 	hs->queryval = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	hs->dim = isnull ? 0 : DatumGetVector(hs->queryval)->dim;
 	hs->loops++;
-
-	if (hs->bitmap)
-		LoadBitmap(hs);
+	planp = (hs->plantuples > 0) ? Min(1.0, hs->planrows / hs->plantuples) : 1.0;
 
 	/* a NULL query or no LIMIT: every matching row is ranked */
 	if (hs->querynull || hs->k == 0 || vs_hybrid_strategy == HYBRID_EXACT)
 	{
+		if (hs->bitmap)
+			LoadBitmap(hs);
 		RunExact(hs);
-		return;
-	}
-	if (vs_hybrid_strategy == HYBRID_INDEX)
-	{
-		StartIndex(hs);
 		return;
 	}
 
 	/*
-	 * With a bitmap the matches are counted: rank them if that is cheaper
-	 * than traversal.  Without one, traversal starts and MaybeSwitch
-	 * corrects it: the planner's estimate of the pass rate may be wrong
-	 * either way (expressions, correlation with the query), and a wrong
-	 * start costs at most about one exact pass.
+	 * When the planner expects few matches and a bitmap is at hand, count
+	 * them first and rank them if that is cheaper than traversal, else use
+	 * the bitmap as the traversal's filter.  Otherwise traversal starts,
+	 * checking candidates in the heap, and MaybeSwitch corrects it from the
+	 * pass rate it observes: the planner's estimate may be wrong either way
+	 * (expressions, generic plans, correlation with the query).
 	 */
-	if (hs->bitmaptids)
+	if (hs->bitmap && planp < BITMAP_FIRST_SEL)
 	{
+		LoadBitmap(hs);
 		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
-		if (ExactCost(hs, p) < TraversalCost(hs, hs->k, p))
+		if (vs_hybrid_strategy == HYBRID_AUTO &&
+			ExactCost(hs, p) < TraversalCost(hs, hs->k, p))
 		{
 			RunExact(hs);
 			return;
@@ -594,6 +617,8 @@ MaybeSwitch(HybridScanState *hs)
 	index_endscan(hs->iscan);
 	hs->iscan = NULL;
 	hs->switches++;
+	if (hs->bitmap && !hs->bitmaploaded)
+		LoadBitmap(hs);
 	RunExact(hs);
 	return true;
 }
@@ -672,7 +697,7 @@ HybridNext(ScanState *ss)
 				}
 				hs->visited++;
 				hs->seen++;
-				if ((hs->bitmaptids && !AllowedByBitmap(hs, tid)) ||
+				if (!AllowedByBitmap(hs, tid) ||
 					!FetchRoot(hs, tid) || !PassesQuals(hs))
 				{
 					hs->rejected++;
@@ -736,6 +761,7 @@ ResetRun(HybridScanState *hs)
 	hs->lossyblocks = NULL;
 	hs->ranked = NULL;
 	hs->nbitmaptids = hs->nlossy = hs->nranked = hs->rankcap = 0;
+	hs->bitmaploaded = false;
 	hs->run = RUN_IDLE;
 }
 
