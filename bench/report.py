@@ -165,7 +165,7 @@ def chosen_params(queries):
     the middle one (bench/run's mid_param makes the same choice)."""
     by_index = {}
     for q in queries:
-        if q["filter"] != "none":
+        if q["filter"] != "none" and "/" not in q["param"]:
             by_index.setdefault(q["index"], set()).add(q["param"])
     chosen = {}
     for ix, params in by_index.items():
@@ -561,7 +561,8 @@ def main():
     filtered = [q for q in queries if q["filter"] != "none"]
     if filtered:
         chosen = chosen_params(queries)
-        shown = sorted((q for q in filtered if q["index"] == "none" or q["param"] == chosen.get(q["index"])),
+        shown = sorted((q for q in filtered if q["index"] == "none" or q["param"] == chosen.get(q["index"])
+                        or q["param"].startswith(f"{chosen.get(q['index'])}/")),
                        key=lambda q: (q["filter"],) + sort_key(q))
         md.append("## Filtered top-k search")
         md.append("")
@@ -580,6 +581,47 @@ def main():
                          fmt_ratio(ratio(q["qps"], other(q, "qps"))), q["plan"]])
         md.append(md_table(["filter", "selectivity", "engine", "index", "recall", "rows", "short",
                             "QPS", "p50 ms", "p99 ms", "QPS ratio", "plan"], rows))
+        md.append("")
+
+    variants = [q for q in filtered if "/" in q["param"]] if filtered else []
+    if variants:
+        md.append("## Hybrid queries: the strategy vsearch chose against the alternatives")
+        md.append("")
+        md.append("Per filter, at the sweep point of the filtered table: vsearch's default (`auto`: "
+                  "the hybrid scan chooses at run time); the fastest strategy forced by hand "
+                  "(`vsearch.hybrid_strategy` = index or exact, or `vsearch.hybrid = off`: the core "
+                  "planner's plan) among those with recall >= 0.95 and no short query; and the "
+                  "fastest pgvector configuration (default plan, iterative scan relaxed or strict "
+                  "order) whatever its recall. Ratios are QPS ratios.")
+        md.append("")
+        rows = []
+        chosen = chosen_params(queries)
+        for ix in sorted({q["index"] for q in variants}, key=lambda x: INDEX_ORDER.get(x, 9)):
+            mid = chosen.get(ix)
+            for f in sorted({q["filter"] for q in variants if q["index"] == ix}):
+                def pick(engine, p):
+                    return next((q for q in filtered if q["engine"] == engine and q["index"] == ix
+                                 and q["filter"] == f and q["param"] == p), None)
+                auto = pick("vsearch", mid)
+                forced = [q for q in (pick("vsearch", f"{mid}/{v}") for v in ("index", "exact", "core"))
+                          if q and q["recall"] >= 0.95 and not q["short_queries"]]
+                best = max(forced, key=lambda q: q["qps"]) if forced else None
+                pg = [q for q in (pick("pgvector", p) for p in (mid, f"{mid}/relaxed", f"{mid}/strict")) if q]
+                pgbest = max(pg, key=lambda q: q["qps"]) if pg else None
+                if not auto:
+                    continue
+                sel = f"{100 * auto['selectivity']:.2f}%" if auto["selectivity"] is not None else "–"
+                rows.append([ix, f, sel, f"{auto['recall']:.4f}", fmt(auto["short_queries"], 0),
+                             fmt(auto["qps"], 1),
+                             f"{best['param'].split('/')[1]} {fmt(best['qps'], 1)}" if best else "–",
+                             fmt_ratio(ratio(auto["qps"], best["qps"] if best else None)),
+                             (f"{pgbest['param'].split('/')[1] if '/' in pgbest['param'] else 'default'} "
+                              f"{fmt(pgbest['qps'], 1)} (recall {pgbest['recall']:.3f}, short "
+                              f"{fmt(pgbest['short_queries'], 0)})") if pgbest else "–",
+                             fmt_ratio(ratio(auto["qps"], pgbest["qps"] if pgbest else None))])
+        md.append(md_table(["index", "filter", "selectivity", "auto recall", "short", "auto QPS",
+                            "fastest forced (QPS)", "auto / forced", "pgvector fastest (QPS)",
+                            "auto / pgvector"], rows))
         md.append("")
 
     if builds:
