@@ -7,7 +7,7 @@
  * Design: the plan carries everything the executor needs in two lists:
  * custom_private holds constants (index OID, flags, plan-time estimates),
  * custom_exprs holds expressions the setrefs pass must fix up (distance,
- * query vector, LIMIT, OFFSET, the relation's quals).  The HYBRID_*
+ * query vector, LIMIT, OFFSET, the relation's quals, a distance threshold).  The HYBRID_*
  * positions below are the only place that layout is written down.
  *
  * IDENTIFICATION
@@ -35,6 +35,7 @@
 #define HYBRID_EXPR_LIMIT		2	/* LIMIT expression, or NULL */
 #define HYBRID_EXPR_OFFSET		3	/* OFFSET expression, or NULL */
 #define HYBRID_EXPR_QUALS		4	/* List: the relation's quals (implicit AND) */
+#define HYBRID_EXPR_THRESHOLD	5	/* List: distance < c (one of the quals), or empty */
 
 #define HYBRID_FLAG_SIMILARITY	0x01	/* ORDER BY c - distance DESC */
 #define HYBRID_FLAG_BITMAP		0x02	/* custom_plans holds a bitmap of matches */

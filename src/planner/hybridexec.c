@@ -108,6 +108,7 @@ typedef struct HybridScanState
 	ExprState  *limit;
 	ExprState  *offset;
 	ExprState  *qual;
+	ExprState  *threshold;		/* dist < c, or NULL */
 	List	   *qualexprs;		/* for EXPLAIN */
 	PlanState  *bitmap;
 
@@ -131,12 +132,15 @@ typedef struct HybridScanState
 	int64		nlossy;
 	bool		bitmaploaded;	/* the bitmap child ran for this run */
 	double		matches;		/* rows the bitmap names (estimated for lossy pages) */
+	double		planp;			/* planner's estimate of the fraction that matches */
 	int			dim;			/* of the query vector */
 	HybridRanked *ranked;		/* exact: matching rows; index: rows collected */
 	int64		nranked;
 	int64		rankcap;
 	int64		rankpos;
 	int64		collectuntil;	/* index: candidates to read before ranking */
+	bool		collectall;		/* index: collect until the threshold stops it */
+	int64		beyond;			/* consecutive candidates past the threshold */
 	int64		passed;
 	int64		seen;			/* index candidates in this scan */
 
@@ -146,6 +150,7 @@ typedef struct HybridScanState
 	int64		reranked;
 	int64		bitmapmatches;
 	int64		switches;
+	int64		thresholdstops;
 	int64		loops;
 } HybridScanState;
 
@@ -215,6 +220,8 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	hs->offset = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_OFFSET), &node->ss.ps);
 	hs->qualexprs = list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS);
 	hs->qual = ExecInitQual(hs->qualexprs, &node->ss.ps);
+	hs->threshold = ExecInitQual(list_nth(cscan->custom_exprs, HYBRID_EXPR_THRESHOLD),
+								 &node->ss.ps);
 
 	if (cscan->custom_plans != NIL)
 	{
@@ -470,32 +477,51 @@ ExactRowCost(HybridScanState *hs)
 }
 
 /*
- * ExactCost is the cost of ranking exactly when a fraction p of the rows
- * match: the bitmap's matches (built first if it was not), else a pass
- * over the table.
+ * ExactCost is the cost of ranking exactly: the bitmap's matches when it
+ * was loaded, else a pass over the table with the planner's estimate of
+ * the matching rows.  (The pass rate traversal observes is local to the
+ * query's neighbourhood and says nothing about how many rows match
+ * globally: a filter keeping half the table but none of the rows near the
+ * query passes nothing there.)
  */
 static double
-ExactCost(HybridScanState *hs, double p)
+ExactCost(HybridScanState *hs)
 {
 	if (hs->bitmaploaded)
 		return hs->matches * ExactRowCost(hs);
-	if (hs->bitmap)
-		return p * TableTuples(hs) * (ExactRowCost(hs) + COST_BITMAP_ENTRY);
-	return TableTuples(hs) * (COST_SEQ_TUPLE + p * ExactRowCost(hs));
+	return TableTuples(hs) * (COST_SEQ_TUPLE + hs->planp * ExactRowCost(hs));
+}
+
+/* BitmapCost is the estimated cost of running and loading the bitmap. */
+static double
+BitmapCost(HybridScanState *hs)
+{
+	return hs->planp * TableTuples(hs) * COST_BITMAP_ENTRY;
 }
 
 /*
  * TraversalCost is the cost of finding `need` more passing rows in the
  * vector index when a fraction p of its candidates pass: twice the
- * candidates that takes (CollectProgress reads as many again), each
+ * candidates that takes (CollectProgress reads as many again), at most
+ * the rows that do not match plus that, each
  * expanded in the graph, checked against the bitmap or the heap, and
  * ranked when it passes.
  */
 static double
 TraversalCost(HybridScanState *hs, double need, double p)
 {
-	double		candidates = Min(2 * need / Max(p, 1e-9), TableTuples(hs));
+	double		n = TableTuples(hs);
+	double		matches = hs->bitmaploaded ? hs->matches : hs->planp * n;
+	double		candidates = 2 * need / Max(p, 1e-9);
 	double		check = hs->bitmaploaded ? 0 : COST_HEAP_CHECK;
+
+	/*
+	 * At worst every row that does not match comes first: the local pass
+	 * rate near the query can be zero while half the table matches
+	 * further away (a filter anti-correlated with the query).
+	 */
+	candidates = Min(candidates, Max(n - matches, 0) + 2 * need);
+	candidates = Min(candidates, n);
 
 	return candidates * (COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim + check +
 						 p * ExactRowCost(hs));
@@ -527,8 +553,9 @@ StartIndex(HybridScanState *hs)
 	PG_END_TRY();
 	hs->nranked = hs->rankpos = 0;
 	hs->collectuntil = 0;
-	hs->passed = hs->seen = 0;
-	hs->run = (hs->k > 0) ? RUN_COLLECT : RUN_STREAM;
+	hs->passed = hs->seen = hs->beyond = 0;
+	hs->collectall = (hs->k == 0);
+	hs->run = RUN_COLLECT;
 }
 
 /*
@@ -565,9 +592,14 @@ StartRun(HybridScanState *hs)
 	hs->dim = isnull ? 0 : DatumGetVector(hs->queryval)->dim;
 	hs->loops++;
 	planp = (hs->plantuples > 0) ? Min(1.0, hs->planrows / hs->plantuples) : 1.0;
+	hs->planp = planp;
 
-	/* a NULL query or no LIMIT: every matching row is ranked */
-	if (hs->querynull || hs->k == 0 || vs_hybrid_strategy == HYBRID_EXACT)
+	/*
+	 * A NULL query, or no LIMIT and no threshold: every matching row is
+	 * ranked.  A threshold without LIMIT is traversal until the threshold.
+	 */
+	if (hs->querynull || (hs->k == 0 && hs->threshold == NULL) ||
+		vs_hybrid_strategy == HYBRID_EXACT)
 	{
 		if (hs->bitmap)
 			LoadBitmap(hs);
@@ -583,12 +615,12 @@ StartRun(HybridScanState *hs)
 	 * pass rate it observes: the planner's estimate may be wrong either way
 	 * (expressions, generic plans, correlation with the query).
 	 */
-	if (hs->bitmap && planp < BITMAP_FIRST_SEL)
+	if (hs->bitmap && planp < BITMAP_FIRST_SEL && hs->k > 0)
 	{
 		LoadBitmap(hs);
 		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
 		if (vs_hybrid_strategy == HYBRID_AUTO &&
-			ExactCost(hs, p) < TraversalCost(hs, hs->k, p))
+			ExactCost(hs) < TraversalCost(hs, hs->k, p))
 		{
 			RunExact(hs);
 			return;
@@ -598,27 +630,35 @@ StartRun(HybridScanState *hs)
 }
 
 /*
- * MaybeSwitch, while the first k rows are collected, compares the
- * remaining traversal cost at the observed pass rate with the exact
- * strategy's; true when it switched.
+ * MaybeSwitch, every 64 candidates while the first k rows are collected,
+ * estimates the remaining traversal cost from the observed pass rate.
+ * When it exceeds the cost of loading the bitmap (if there is one not yet
+ * loaded), the bitmap is loaded: candidates it does not name are then
+ * rejected without a heap visit, and its count gives the exact cost.  When
+ * it exceeds 1.5 times the exact cost, the scan switches to exact; nothing
+ * has been returned yet.  True when it switched.
  */
 static bool
 MaybeSwitch(HybridScanState *hs)
 {
 	double		p;
 
-	if (vs_hybrid_strategy != HYBRID_AUTO || hs->seen < MIN_SAMPLE ||
+	if (vs_hybrid_strategy != HYBRID_AUTO || hs->collectall || hs->seen < MIN_SAMPLE ||
 		(hs->seen & (MIN_SAMPLE - 1)) != 0)
 		return false;
 	/* optimistic for traversal: half a pass more than observed */
 	p = (hs->passed + 0.5) / (double) hs->seen;
-	if (TraversalCost(hs, hs->k - hs->passed, p) <= SWITCH_MARGIN * ExactCost(hs, p))
+	if (hs->bitmap && !hs->bitmaploaded &&
+		TraversalCost(hs, hs->k - hs->passed, p) > SWITCH_MARGIN * BitmapCost(hs))
+	{
+		LoadBitmap(hs);
+		hs->strategy = "index traversal, bitmap filter";
+	}
+	if (TraversalCost(hs, hs->k - hs->passed, p) <= SWITCH_MARGIN * ExactCost(hs))
 		return false;
 	index_endscan(hs->iscan);
 	hs->iscan = NULL;
 	hs->switches++;
-	if (hs->bitmap && !hs->bitmaploaded)
-		LoadBitmap(hs);
 	RunExact(hs);
 	return true;
 }
@@ -635,6 +675,8 @@ MaybeSwitch(HybridScanState *hs)
 static void
 CollectProgress(HybridScanState *hs)
 {
+	if (hs->collectall)
+		return;
 	if (hs->collectuntil == 0)
 	{
 		if (hs->passed < hs->k)
@@ -646,6 +688,30 @@ CollectProgress(HybridScanState *hs)
 	}
 	if (hs->seen >= hs->collectuntil)
 		SortRanked(hs);
+}
+
+/*
+ * PastThreshold tests the fetched candidate in the scan slot against the
+ * distance threshold and says whether the scan should stop: after a run
+ * of consecutive candidates past the threshold as long as everything read
+ * before it (at least 64).  Index scans return candidates in near order,
+ * so a closer one can still follow a few farther ones; a run that long
+ * means the search has moved past the threshold, and costs at most as much
+ * again as the useful part of the scan.
+ */
+static bool
+PastThreshold(HybridScanState *hs)
+{
+	ExprContext *econtext = hs->css.ss.ps.ps_ExprContext;
+
+	econtext->ecxt_scantuple = hs->css.ss.ss_ScanTupleSlot;
+	if (ExecQual(hs->threshold, econtext))
+	{
+		hs->beyond = 0;
+		return false;
+	}
+	hs->beyond++;
+	return hs->beyond >= Max(MIN_SAMPLE, hs->seen - hs->beyond);
 }
 
 /*
@@ -666,6 +732,7 @@ HybridNext(ScanState *ss)
 	while (result == NULL && hs->run != RUN_DONE)
 	{
 		ItemPointer tid;
+		bool		fetched;
 
 		CHECK_FOR_INTERRUPTS();
 		switch (hs->run)
@@ -697,8 +764,25 @@ HybridNext(ScanState *ss)
 				}
 				hs->visited++;
 				hs->seen++;
-				if (!AllowedByBitmap(hs, tid) ||
-					!FetchRoot(hs, tid) || !PassesQuals(hs))
+				/* under a threshold every candidate's distance is needed */
+				fetched = (hs->threshold || AllowedByBitmap(hs, tid)) && FetchRoot(hs, tid);
+				if (fetched && hs->threshold)
+				{
+					ResetExprContext(hs->css.ss.ps.ps_ExprContext);
+					if (PastThreshold(hs))
+					{
+						/* the search is past the threshold: nothing more passes */
+						hs->thresholdstops++;
+						index_endscan(hs->iscan);
+						hs->iscan = NULL;
+						if (hs->run == RUN_COLLECT)
+							SortRanked(hs);
+						else
+							hs->run = RUN_DONE;
+						break;
+					}
+				}
+				if (!fetched || !AllowedByBitmap(hs, tid) || !PassesQuals(hs))
 				{
 					hs->rejected++;
 					if (hs->run == RUN_COLLECT)
@@ -838,6 +922,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ExplainPropertyText("Strategy", hs->strategy ? hs->strategy : "none", es);
 	if (hs->switches > 0)
 		ExplainPropertyInteger("Switched to Exact", NULL, hs->switches, es);
+	if (hs->thresholdstops > 0)
+		ExplainPropertyInteger("Stopped at Threshold", NULL, hs->thresholdstops, es);
 	if (hs->bitmap)
 		ExplainPropertyInteger("Bitmap Matches", NULL, hs->bitmapmatches, es);
 	ExplainPropertyInteger("Candidates Visited", NULL, hs->visited, es);

@@ -299,14 +299,48 @@ ColumnKnownNotNull(PlannerInfo *root, RelOptInfo *rel, Var *column, List *quals)
 }
 
 /*
+ * FindThreshold returns the qual "dist < c" or "dist <= c" among quals,
+ * where dist is the ORDER BY distance and c does not depend on the row;
+ * NULL when there is none.  The scan then stops once candidates are past
+ * the threshold.
+ */
+static Expr *
+FindThreshold(PlannerInfo *root, RelOptInfo *rel, List *quals, HybridOrder *order)
+{
+	ListCell   *lc;
+
+	if (order->similarity)
+		return NULL;
+	foreach(lc, quals)
+	{
+		Expr	   *q = lfirst(lc);
+		OpExpr	   *op;
+		Node	   *c;
+
+		if (!IsA(q, OpExpr))
+			continue;
+		op = (OpExpr *) q;
+		if ((op->opfuncid != F_FLOAT8LT && op->opfuncid != F_FLOAT8LE) ||
+			list_length(op->args) != 2 ||
+			!equal(StripRelabel(linitial(op->args)), order->dist))
+			continue;
+		c = lsecond(op->args);
+		if (bms_is_member(rel->relid, pull_varnos(root, c)) || contain_volatile_functions(c))
+			continue;
+		return q;
+	}
+	return NULL;
+}
+
+/*
  * LimitTuples returns the rows the query reads from rel when LIMIT and
  * OFFSET are constants, or 10 when they are parameters (the executor
  * learns the real value).
  */
 static double
-LimitTuples(Query *parse)
+LimitTuples(Query *parse, double rows)
 {
-	double		k = 10;
+	double		k = parse->limitCount ? 10 : Max(rows, 1);
 
 	if (parse->limitCount && IsA(parse->limitCount, Const) &&
 		!((Const *) parse->limitCount)->constisnull)
@@ -325,6 +359,7 @@ LimitTuples(Query *parse)
  * (or a partition of it), the query ends in ORDER BY distance LIMIT k, a
  * vsearch index serves that ORDER BY, and either WHERE clauses filter the
  * rows or the ORDER BY is the similarity form no index scan can serve.
+ * Without LIMIT it is added only for a distance threshold (dist < c).
  */
 static void
 HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
@@ -333,6 +368,7 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	HybridOrder order;
 	IndexOptInfo *index;
 	List	   *quals;
+	Expr	   *threshold;
 	Path	   *bitmap;
 	CustomPath *cpath;
 	double		k;
@@ -360,7 +396,7 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	else if (rel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
 			 !bms_equal(rel->top_parent_relids, root->all_baserels))
 		return;
-	if (parse->commandType != CMD_SELECT || parse->limitCount == NULL ||
+	if (parse->commandType != CMD_SELECT ||
 		parse->rowMarks != NIL || parse->hasAggs || parse->groupClause != NIL ||
 		parse->groupingSets != NIL || parse->havingQual != NULL ||
 		parse->hasWindowFuncs || parse->distinctClause != NIL ||
@@ -376,6 +412,9 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	quals = extract_actual_clauses(rel->baserestrictinfo, false);
 	if (contain_volatile_functions((Node *) quals))
 		return;					/* volatile quals must run once per returned row */
+	threshold = FindThreshold(root, rel, quals, &order);
+	if (parse->limitCount == NULL && threshold == NULL)
+		return;					/* without LIMIT or a threshold every row is wanted */
 	if (quals == NIL && !order.similarity)
 		return;					/* a plain ordered index scan is the right plan */
 	if (order.similarity && order.nullsfirst &&
@@ -387,7 +426,7 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	 * at LIMIT k: an exact top-k sort over the cheapest unordered path, and
 	 * the ordered index scan read to k rows of its filtered output.
 	 */
-	k = LimitTuples(parse);
+	k = LimitTuples(parse, rel->rows);
 	sel = (rel->tuples > 0) ? Min(1.0, rel->rows / rel->tuples) : 1.0;
 	exact_cost = disable_cost;
 	foreach(lc, rel->pathlist)
@@ -435,7 +474,8 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 									   makeInteger(flags),
 									   makeFloat(psprintf("%.0f", rel->tuples)),
 									   makeFloat(psprintf("%.0f", rel->rows)),
-									   list_make2(order.dist, order.query));
+									   list_make3(order.dist, order.query,
+												  threshold ? list_make1(threshold) : NIL));
 	cpath->methods = &HybridPathMethods;
 	add_path(rel, &cpath->path);
 }
@@ -483,6 +523,7 @@ HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 	cscan->custom_exprs = list_make5(linitial(exprs), lsecond(exprs),
 									 root->parse->limitCount, root->parse->limitOffset,
 									 quals);
+	cscan->custom_exprs = lappend(cscan->custom_exprs, lthird(exprs));
 	cscan->custom_private = list_make4(list_nth(best_path->custom_private, HYBRID_PRIV_INDEX),
 									   makeInteger(flags),
 									   list_nth(best_path->custom_private, HYBRID_PRIV_TUPLES),

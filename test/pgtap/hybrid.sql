@@ -9,7 +9,7 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(56);
+SELECT plan(59);
 
 SELECT setseed(0.57);
 DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts;
@@ -216,6 +216,37 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u 
             ORDER BY 1 - (emb <=> (SELECT v FROM hy_queries WHERE q = 1)) DESC LIMIT 10 $$) p
           WHERE p LIKE '%Order: similarity, descending%'),
           'ORDER BY 1 - (emb <=> q) DESC is served by the hybrid scan with the cosine index');
+
+-- a distance threshold stops the search once it is past the threshold:
+-- r is the distance of query 4's 60th nearest neighbour
+CREATE TEMP TABLE hy_thr AS
+  SELECT v AS q, (SELECT d FROM (SELECT emb <-> v AS d FROM hy_items ORDER BY 1 LIMIT 60) s ORDER BY d DESC LIMIT 1) AS r
+    FROM hy_queries WHERE q = 4;
+CREATE FUNCTION pg_temp.within(hybrid bool) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+  res int[];
+  t record;
+BEGIN
+  SELECT * INTO t FROM hy_thr;
+  IF NOT hybrid THEN
+    SET LOCAL vsearch.hybrid = off;
+    SET LOCAL enable_indexscan = off;
+  END IF;
+  SELECT array_agg(id) INTO res FROM (SELECT id FROM hy_items WHERE emb <-> t.q <= t.r ORDER BY emb <-> t.q) s;
+  RETURN res;
+END $$;
+SELECT cmp_ok((SELECT count(*) FROM unnest(pg_temp.within(true)) g WHERE g = ANY (pg_temp.within(false)))::float8 / 60,
+              '>=', 0.95::float8, 'threshold without LIMIT: >= 95% of the 60 rows within the threshold');
+SELECT is(cardinality(pg_temp.within(true)), cardinality(pg_temp.within(false)),
+          'threshold without LIMIT: as many rows as exact search');
+SELECT ok((SELECT bool_and(p NOT LIKE '%Candidates Visited%' OR
+                           substring(p FROM '[0-9]+')::int < 2000)
+             FROM pg_temp.plan(format('SELECT id FROM hy_items WHERE emb <-> %L <= %s ORDER BY emb <-> %L',
+                                      (SELECT q FROM hy_thr), (SELECT r FROM hy_thr), (SELECT q FROM hy_thr)), true) p)
+          AND EXISTS (SELECT 1 FROM pg_temp.plan(format('SELECT id FROM hy_items WHERE emb <-> %L <= %s ORDER BY emb <-> %L',
+                                      (SELECT q FROM hy_thr), (SELECT r FROM hy_thr), (SELECT q FROM hy_thr)), true) p
+                      WHERE p LIKE '%Stopped at Threshold: 1%'),
+          'threshold: the scan stops at the threshold after visiting fewer than 2,000 of 20,000 rows');
 
 -- a partitioned table with IVF indexes: per-partition scans merged in order
 CREATE TABLE hy_parts (id int, u int NOT NULL, cl int NOT NULL, emb vector(32) NOT NULL) PARTITION BY RANGE (u);
