@@ -129,9 +129,7 @@ SELECT is(pg_temp.strategy($$ SELECT id FROM hy_items WHERE cl + 0 = (SELECT (cl
           'a far cluster with no index for the filter: traversal notices and switches to exact');
 
 -- row counts and recall at every selectivity, k = 10
-SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
-       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
-  FROM (VALUES
+SELECT tap FROM (VALUES
     ('u < 1 (0.01%)', 'u < 1'),
     ('u < 10 (0.1%)', 'u < 10'),
     ('u < 100 (1%)', 'u < 100'),
@@ -144,16 +142,18 @@ SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
     ('other clusters (98%, query neighbourhood excluded)', 'cl <> $2'),
     ('a far cluster (2%, anti-correlated)', 'cl = ($2 + 25) % 50'),
     ('far cluster and u < 5000, one unindexed', 'cl + 0 = ($2 + 25) % 50 AND u < 5000')
-  ) t(l, f), LATERAL pg_temp.check(l, f, 10) c;
+  ) t(l, f), LATERAL pg_temp.check(l, f, 10) c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
 -- k = 1 and k = 100 (deeper than ef_search)
-SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
-       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
-  FROM (VALUES
+SELECT tap FROM (VALUES
     ('k = 1, u < 100', 'u < 100', 1),
     ('k = 100, u < 1000', 'u < 1000', 100),
     ('k = 100, other clusters', 'cl <> $2', 100)
-  ) t(l, f, k), LATERAL pg_temp.check(l, f, k) c;
+  ) t(l, f, k), LATERAL pg_temp.check(l, f, k) c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
 SELECT is((SELECT count(*) FROM (SELECT id FROM hy_items WHERE u < 5000
             ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 2) LIMIT 300) s), 300::bigint,
@@ -208,10 +208,10 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT * FROM hy_queries q, LATE
           'LATERAL plans the hybrid scan');
 
 -- similarity written as 1 - distance, descending
-SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
-       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
-  FROM pg_temp.check('1 - cosine DESC, u < 1000', 'u < 1000', 10, 'hy_items',
-                      '1 - (emb <=> $1) DESC') c;
+SELECT tap FROM pg_temp.check('1 - cosine DESC, u < 1000', 'u < 1000', 10, 'hy_items',
+                      '1 - (emb <=> $1) DESC') c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_items WHERE u < 1000
             ORDER BY 1 - (emb <=> (SELECT v FROM hy_queries WHERE q = 1)) DESC LIMIT 10 $$) p
           WHERE p LIKE '%Order: similarity, descending%'),
@@ -263,13 +263,13 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_parts WHERE cl
             ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
            WHERE p LIKE '%VSearch Hybrid%') = 2,
           'partitioned table: a hybrid scan per partition under Merge Append');
-SELECT is(short, 0, label || ': every query returns min(k, matches) rows'),
-       cmp_ok(recall, '>=', 0.95::float8, label || ': recall >= 0.95')
-  FROM (VALUES
+SELECT tap FROM (VALUES
     ('partitioned, IVF, other clusters', 'cl <> $2'),
     ('partitioned, IVF, a far cluster', 'cl = ($2 + 25) % 50'),
     ('partitioned, IVF, unindexed 0.1%', 'u + 0 < 10')
-  ) t(l, f), LATERAL pg_temp.check(l, f, 10, 'hy_parts') c;
+  ) t(l, f), LATERAL pg_temp.check(l, f, 10, 'hy_parts') c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
 SELECT diag(format('%-52s short %s recall %s', label, short, round(recall::numeric, 3))) FROM hy_log;
 SELECT * FROM finish();
