@@ -188,6 +188,22 @@ HybridCreateState(CustomScan *cscan)
 }
 
 /*
+ * PlanNumber reads a number the planner stored as a Float node: a plan
+ * sent to a parallel worker is read back from text, where a Float without
+ * a fraction becomes an Integer node.
+ */
+static double
+PlanNumber(Node *n)
+{
+	if (IsA(n, Integer))
+		return (double) intVal(n);
+	if (IsA(n, Float))
+		return floatVal(n);
+	elog(ERROR, "unexpected node type %d in hybrid scan plan", (int) nodeTag(n));
+	return 0;					/* keep the compiler quiet */
+}
+
+/*
  * HybridBegin is BeginCustomScan.  The scan slot becomes a slot of the
  * table's own kind (the core made a virtual one), and the projection is
  * rebuilt for it, so rows fetched from the heap are returned without a
@@ -203,8 +219,8 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 
 	hs->indexoid = (Oid) intVal(list_nth(cscan->custom_private, HYBRID_PRIV_INDEX));
 	hs->flags = intVal(list_nth(cscan->custom_private, HYBRID_PRIV_FLAGS));
-	hs->plantuples = floatVal(list_nth(cscan->custom_private, HYBRID_PRIV_TUPLES));
-	hs->planrows = floatVal(list_nth(cscan->custom_private, HYBRID_PRIV_ROWS));
+	hs->plantuples = PlanNumber(list_nth(cscan->custom_private, HYBRID_PRIV_TUPLES));
+	hs->planrows = PlanNumber(list_nth(cscan->custom_private, HYBRID_PRIV_ROWS));
 
 	slot = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(heap),
 							  table_slot_callbacks(heap));
