@@ -1,13 +1,15 @@
 # 030_kill9.pl: kill -9 (SIGKILL) of a backend while it builds or vacuums
 # a vsearch_hnsw or vsearch_ivf index, and an immediate shutdown at a
 # random moment of a build.  A monitoring session polls the backend's
-# progress view (pg_stat_progress_create_index, pg_stat_progress_vacuum)
-# and hands back its pid once it has reached the chosen point; the test
-# kills it there.  After each crash the postmaster reinitialises
-# (restart_after_crash = on) and replays WAL; then every index that
-# survived passes its structure checker, an index-forced scan with
-# ORDER BY v <-> q and no LIMIT returns every live row exactly once, the
-# table takes inserts and deletes, and the killed CREATE INDEX left no
+# progress view (pg_stat_progress_create_index, pg_stat_progress_vacuum,
+# found through pg_stat_activity) every millisecond and, once the chosen
+# point is reached, sends it SIGKILL itself (COPY TO PROGRAM 'kill -9
+# pid': a round trip to the test script can outlast the 60 ms an index
+# spends writing its pages).  After each crash the postmaster
+# reinitialises (restart_after_crash = on) and replays WAL; then every
+# index that survived passes its structure checker, an index-forced scan
+# with ORDER BY v <-> q and no LIMIT returns every live row exactly once,
+# the table takes inserts and deletes, and the killed CREATE INDEX left no
 # index behind (a killed CREATE INDEX CONCURRENTLY leaves an invalid one:
 # writes, plans and vacuum must ignore it and DROP INDEX must work).  The
 # build retried afterwards succeeds.  After a killed hnsw vacuum the
@@ -50,25 +52,43 @@ $node->safe_psql('postgres', q{
 
 	-- wait_progress polls VIEW every millisecond until the backend whose
 	-- application_name is APP shows a row matching COND (on columns p.*),
-	-- and returns 'pid|phase'.
-	CREATE FUNCTION wait_progress(view text, app text, cond text) RETURNS text
+	-- waits DELAY seconds more, and returns its pid and phase then.
+	CREATE FUNCTION wait_progress(view text, app text, cond text, delay float8 DEFAULT 0,
+								  OUT pid int, OUT phase text)
 	LANGUAGE plpgsql AS $$
 	DECLARE
-		r text;
 		t0 timestamptz := clock_timestamp();
+		q text := format('SELECT p.pid, p.phase FROM %s p JOIN pg_stat_activity a USING (pid)'
+						 ' WHERE a.application_name = %L', view, app);
 	BEGIN
 		LOOP
 			PERFORM pg_stat_clear_snapshot();
-			EXECUTE format('SELECT p.pid || ''|'' || p.phase FROM %s p JOIN pg_stat_activity a USING (pid)'
-						   ' WHERE a.application_name = %L AND (%s)', view, app, cond) INTO r;
-			IF r IS NOT NULL THEN
-				RETURN r;
-			END IF;
+			EXECUTE q || format(' AND (%s)', cond) INTO pid, phase;
+			EXIT WHEN pid IS NOT NULL;
 			IF clock_timestamp() - t0 > interval '120 s' THEN
 				RAISE EXCEPTION 'timed out waiting for % in %', cond, view;
 			END IF;
 			PERFORM pg_sleep(0.001);
 		END LOOP;
+		IF delay > 0 THEN
+			PERFORM pg_sleep(delay);
+			PERFORM pg_stat_clear_snapshot();
+			EXECUTE q INTO pid, phase;
+		END IF;
+	END $$;
+
+	-- kill_at: wait_progress, then SIGKILL to that backend, logged first.
+	CREATE FUNCTION kill_at(view text, app text, cond text, delay float8 DEFAULT 0) RETURNS void
+	LANGUAGE plpgsql AS $$
+	DECLARE
+		w record;
+	BEGIN
+		SELECT * INTO w FROM wait_progress(view, app, cond, delay);
+		IF w.pid IS NULL THEN
+			RAISE EXCEPTION 'backend % is gone before the kill', app;
+		END IF;
+		RAISE LOG 'kill_at: SIGKILL to % in phase "%"', w.pid, w.phase;
+		EXECUTE format('COPY (SELECT) TO PROGRAM %L', 'kill -9 ' || w.pid);
 	END $$;
 });
 
@@ -99,21 +119,29 @@ sub wait_for
 {
 	my ($view, $cond) = @_;
 	my $r = $node->safe_psql('postgres',
-		"SELECT wait_progress('$view', 'victim', \$c\$$cond\$c\$)");
+		"SELECT pid, phase FROM wait_progress('$view', 'victim', \$c\$$cond\$c\$)");
 	return split(/\|/, $r);
 }
 
-# kill9 PID WHAT: SIGKILL the backend, then wait for the postmaster to
-# reinitialise and accept connections again.
-sub kill9
+# kill_at VIEW COND DELAY WHAT: SIGKILL the victim DELAY seconds after its
+# progress matches COND, then wait until the postmaster has reinitialised
+# and accepts connections again.  Returns the phase it was killed in.
+sub kill_at
 {
-	my ($pid, $what) = @_;
+	my ($view, $cond, $delay, $what) = @_;
 	my $offset = -s $node->logfile;
-	ok(kill('KILL', $pid), "$what: backend $pid killed with SIGKILL");
+	# the monitoring session dies in the crash it causes: ignore its result
+	$node->psql('postgres', "SELECT kill_at('$view', 'victim', \$c\$$cond\$c\$, $delay)");
+	my $log = slurp_file($node->logfile, $offset);
+	my ($pid, $phase) = $log =~ /kill_at: SIGKILL to (\d+) in phase "([^"]*)"/;
+	ok(defined $pid, "$what: the monitor found the backend and killed it")
+	  or BAIL_OUT("no kill for $what: " . substr($log, -2000));
+	note("$what: SIGKILL to $pid in phase '$phase'");
 	$node->wait_for_log(qr/server process \(PID $pid\) was terminated by signal 9/, $offset);
 	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
 	$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
 	  or BAIL_OUT("the server did not come back after $what");
+	return $phase;
 }
 
 # victim_died VICTIM WHAT: the victim's session was cut off mid-statement.
@@ -200,9 +228,7 @@ sub build_killed
 	my $before = indexes($table);
 	my $v = start_victim('victim', $set // 'SELECT',
 		'CREATE INDEX ' . ($concurrently ? 'CONCURRENTLY ' : '') . "$index ON $table $build{$table}");
-	my ($pid, $phase) = wait_for('pg_stat_progress_create_index', $cond);
-	note("$what: killing $pid in phase '$phase'");
-	kill9($pid, $what);
+	kill_at('pg_stat_progress_create_index', $cond, 0, $what);
 	victim_died($v, $what);
 	my $expected = $concurrently ? join(',', sort(grep { $_ ne '' } (split(/,/, $before), "$index (invalid)"))) : $before;
 	after_crash($table, $expected, $what);
@@ -231,12 +257,8 @@ sub vacuum_killed
 	my ($table, $delay, $what) = @_;
 	my $before = indexes($table);
 	my $v = start_victim('victim', 'SET vacuum_cost_delay = 1', 'SET vacuum_cost_limit = 20', "VACUUM $table");
-	my ($pid, $phase) = wait_for('pg_stat_progress_vacuum', "p.phase = 'vacuuming indexes'");
-	usleep(int($delay * 1_000_000));
-	($pid, $phase) = wait_for('pg_stat_progress_vacuum', 'true');
-	note("$what: killing $pid in phase '$phase' after ${delay}s");
-	is($phase, 'vacuuming indexes', "$what: VACUUM is in its index phase");
-	kill9($pid, $what);
+	my $phase = kill_at('pg_stat_progress_vacuum', "p.phase = 'vacuuming indexes'", $delay, $what);
+	is($phase, 'vacuuming indexes', "$what: VACUUM was in its index phase");
 	victim_died($v, $what);
 	after_crash($table, $before, $what, 1);
 }
@@ -251,7 +273,8 @@ build_killed('h', 'h_hnsw', "p.phase = 'building index: writing graph'",
 $row = 2500 + int(rand(2500));
 build_killed('h', 'h_hnsw', "p.phase = 'building index: loading tuples' AND p.tuples_done >= $row",
 	"hnsw build past maintenance_work_mem killed at row $row", "SET maintenance_work_mem = '1MB'");
-$row = 1000 + int(rand(28000));
+# at least 5,000 rows (0.3 s) before the build ends
+$row = 1000 + int(rand(24000));
 build_stopped('h', 'h_hnsw', "p.tuples_done >= $row", rand(0.05), "hnsw build stopped near row $row");
 
 $node->safe_psql('postgres', "CREATE INDEX h_hnsw ON h $build{h}");
@@ -273,7 +296,7 @@ $node->safe_psql('postgres', 'DELETE FROM h WHERE id % 3 = 0 AND id % 2 = 0');
 vacuum_killed('h', 0.1 + rand(1.0), 'hnsw vacuum killed later');
 $node->safe_psql('postgres', 'VACUUM h');
 check_index('h', 'h_hnsw', 'hnsw vacuum completed after the kills');
-is($node->safe_psql('postgres', "SELECT deleted FROM vsearch_hnsw_check('h_hnsw')"), '0',
+is(($node->psql('postgres', "SELECT deleted FROM vsearch_hnsw_check('h_hnsw')"))[1], '0',
 	'no deleted element is left once a vacuum completes');
 
 # ---- vsearch_ivf (100,000 rows, 300 lists: 300 ms k-means, 50 ms writing) ----
@@ -282,10 +305,10 @@ build_killed('iv', 'iv_ivf', "p.phase = 'building index: computing centroids'",
 $row = 1024 * (1 + int(rand(5)));
 build_killed('iv', 'iv_ivf', "p.phase = 'building index: writing lists' AND p.tuples_done >= $row",
 	"ivf build killed writing lists after row $row");
-my @phases = ('sampling table', 'computing centroids', 'assigning rows to lists');
-my $phase = $phases[ int(rand(@phases)) ];
-build_stopped('iv', 'iv_ivf', "p.phase = 'building index: $phase'", rand(0.05),
-	"ivf build stopped in '$phase'");
+# sampling (10 ms) or k-means (300 ms) go on for 0.15 s at least
+my $phase = ('sampling table', 'computing centroids')[ int(rand(2)) ];
+build_stopped('iv', 'iv_ivf', "p.phase = 'building index: $phase'", rand(0.1),
+	"ivf build stopped after '$phase'");
 
 $node->safe_psql('postgres', "CREATE INDEX iv_ivf ON iv $build{iv}");
 after_crash('iv', 'iv_ivf', 'ivf build retried');
