@@ -137,15 +137,17 @@ sub verify
 
 	if ($index eq 'items_ivf')
 	{
-		# every list probed: the index scan is an exact search
-		my $lists = "SET vsearch.probes = 32768; SET enable_seqscan = off;";
-		is($node->safe_psql('postgres', qq{$lists
-			SELECT string_agg(ids, ';' ORDER BY q) FROM (SELECT q.q, (SELECT string_agg(id::text, ',') FROM
-			  (SELECT id FROM items ORDER BY v <=> q.v LIMIT 10) a) AS ids FROM queries q) s}),
-		   $node->safe_psql('postgres', q{
-			SELECT string_agg(ids, ';' ORDER BY q) FROM (SELECT q.q, (SELECT string_agg(id::text, ',') FROM
-			  (SELECT id FROM items ORDER BY cosine_distance(v, q.v) LIMIT 10) a) AS ids FROM queries q) s}),
-		   "$what: with every list probed $index gives the exact answers");
+		# every list probed, the index scan is an exact search: the same
+		# distances at every rank (ids may swap where float4 rounding
+		# breaks a near tie)
+		is($node->safe_psql('postgres', q{
+			SET vsearch.probes = 32768;
+			SET enable_seqscan = off;
+			SELECT string_agg(q::text, ',') FROM queries q
+			 WHERE NOT (SELECT count(*) = 10 AND bool_and(abs(i - e) <= 1e-6) FROM unnest(
+			         ARRAY(SELECT cosine_distance(v, q.v) FROM (SELECT v FROM items ORDER BY v <=> q.v LIMIT 10) a),
+			         ARRAY(SELECT cosine_distance(v, q.v) FROM items ORDER BY cosine_distance(v, q.v) LIMIT 10)) AS x(i, e))}),
+		   '', "$what: with every list probed $index gives the exact answers");
 	}
 }
 
