@@ -28,8 +28,10 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('kill9');
 $node->init(extra => ['--data-checksums']);
 # small shared_buffers: builds and vacuum write evicted index pages to disk
-# before they end, so a crash leaves partly written index files behind
+# before they end, so a crash leaves partly written index files behind;
+# no autovacuum: the test's own VACUUMs are the ones killed
 $node->append_conf('postgresql.conf', q{
+autovacuum = off
 restart_after_crash = on
 wal_level = replica
 max_connections = 20

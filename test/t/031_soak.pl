@@ -1,12 +1,15 @@
 # 031_soak.pl: a bounded soak.  pgbench clients run custom scripts
 # against one table carrying a vsearch_hnsw index (vector_l2_ops) and a
 # vsearch_ivf index (vector_cosine_ops) at once: inserts (some of
-# identical vectors), updates (some to NULL), deletes, nearest-neighbour selects through each index and with a
-# filter (each fails its client unless it returns the rows asked for; the
-# ivf one also checks distance order) and VACUUM, with autovacuum busy too.  Afterwards pgbench reports no failed
-# transaction and no aborted client, every script ran, the server never
-# restarted, both checkers pass, each index returns every live row exactly
-# once, and after a last VACUUM no deleted hnsw element is left;
+# identical vectors), updates (some to NULL), deletes, nearest-neighbour
+# selects through each index and with a filter (each fails its client
+# unless it returns the rows asked for; the ivf one also checks distance
+# order) and VACUUM, with autovacuum busy too.  Afterwards pgbench reports
+# no failed transaction and no aborted client, every script ran, the
+# server never restarted, both checkers pass (the hnsw one may report a
+# vacuum left unfinished, as when a client's VACUUM cancels an
+# autovacuum), each index returns every live row exactly once, and after
+# a last VACUUM the hnsw checker passes with no deleted element left;
 # pg_checksums --check is clean.
 #
 # VSEARCH_SOAK_SECONDS sets the length (default 15), VSEARCH_SOAK_CLIENTS
@@ -135,12 +138,26 @@ sub reaches_all
 		"$what: $index returns every live row exactly once");
 }
 
+# check_both WHAT [PENDING]: both checkers pass and each index returns
+# every live row once.  With PENDING the hnsw checker may instead report
+# what an unfinished vacuum leaves until the next one completes (an
+# autovacuum cancelled by a client's VACUUM, see src/hnsw/README.md,
+# "Structure checker"): live links to elements marked deleted, or a
+# deleted element above the entry level.
 sub check_both
 {
-	my ($what) = @_;
+	my ($what, $pending) = @_;
 	my ($ret, $o, $e) = $node->psql('postgres',
 		'SELECT heap_tids >= live_rows, deleted, unreachable FROM vsearch_hnsw_check(\'items_hnsw\')');
-	is($ret, 0, "$what: vsearch_hnsw_check passes") or diag($e);
+	$ret = 1 if $ret == 0 && $o !~ /^t\|/;
+	if ($ret != 0 && $pending
+		&& $e =~ /DETAIL:  element \(\d+,\d+\) (links on layer \d+ to deleted element|has level \d+ above the entry level)/)
+	{
+		note("$what: the hnsw checker reports an unfinished vacuum: $1");
+		$ret = 0;
+	}
+	is($ret, 0, "$what: vsearch_hnsw_check passes" . ($pending ? ' (or reports an unfinished vacuum)' : ''))
+	  or diag($e);
 	note("$what: hnsw check (heap_tids >= live_rows|deleted|unreachable): $o");
 	($ret, $o, $e) = $node->psql('postgres', q{SELECT vsearch_ivf_check('items_ivf')});
 	is($ret, 0, "$what: vsearch_ivf_check passes") or diag($e);
@@ -150,7 +167,13 @@ sub check_both
 		q{SELECT count(*) || ' rows, ' || count(v) || ' with a vector' FROM items}));
 }
 
-check_both('after the soak');
+# let a running autovacuum finish (cancelling it would leave its work
+# unfinished) and start no other
+$node->safe_psql('postgres', 'ALTER SYSTEM SET autovacuum = off');
+$node->reload;
+$node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM pg_stat_progress_vacuum')
+  or die 'a vacuum did not finish';
+check_both('after the soak', 1);
 $node->safe_psql('postgres', 'VACUUM items');
 check_both('after a last vacuum');
 is($node->safe_psql('postgres', q{SELECT deleted FROM vsearch_hnsw_check('items_hnsw')}), '0',

@@ -31,7 +31,10 @@ my $dims = 16;
 my $vec = "ARRAY(SELECT (random() + (g % 9))::real FROM generate_series(1, $dims) WHERE g > 0)::vector";
 $node->safe_psql('postgres', qq{
 	CREATE EXTENSION vsearch;
-	CREATE TABLE items (id bigserial PRIMARY KEY, v vector($dims), at timestamptz DEFAULT clock_timestamp());
+	-- no autovacuum: one cancelled by a concurrent build would leave the
+	-- unfinished-vacuum state the hnsw checker reports until the next vacuum
+	CREATE TABLE items (id bigserial PRIMARY KEY, v vector($dims), at timestamptz DEFAULT clock_timestamp())
+	  WITH (autovacuum_enabled = off);
 	INSERT INTO items (v) SELECT $vec FROM generate_series(1, 20000) g;
 	CREATE TABLE queries AS SELECT q, $vec AS v FROM generate_series(1, 20) q, LATERAL (SELECT q AS g) s;
 });
