@@ -70,3 +70,9 @@ src/distance/distance_avx512.o: override CFLAGS += $(KERNEL_MATH) -mavx512f -mav
 .PHONY: bench
 bench:
 	bench/run $(BENCH_ARGS)
+
+# The soak test for longer than CI's 15 s (scripts/soak): e.g.
+# make soak VSEARCH_SOAK_SECONDS=3600
+.PHONY: soak
+soak:
+	scripts/soak

@@ -330,6 +330,34 @@ vs_cluster_stop() {
 	fi
 }
 
+# vs_prove TESTDIR FILE... runs Perl TAP test files (paths relative to the repo) with
+# prove.  PostgreSQL::Test::Cluster starts its own clusters, so the files run as the
+# server user (initdb refuses root), from a copy of test/ when that user cannot read the
+# checkout, with tmp_check under TESTDIR (emptied first).  The environment reaches the
+# tests (VSEARCH_SOAK_SECONDS and the like).  The files are named one by one: given a
+# directory, prove looks only for *.t files.
+vs_prove() {
+	local testdir=$1 srcdir=$VS_REPO
+	shift
+	[[ -f $VS_TAP_PERL/PostgreSQL/Test/Cluster.pm ]] || {
+		echo "PostgreSQL::Test::Cluster is missing from $VS_TAP_PERL"
+		return 1
+	}
+	vs_as_user rm -rf "$testdir" || return 1
+	vs_as_user mkdir -p "$testdir" || return 1
+	if ! vs_as_user test -r "$VS_REPO/$1" -a -x "$VS_REPO/test/t"; then
+		srcdir=$testdir/src
+		echo "user $VS_USER cannot read $VS_REPO: running a copy in $srcdir"
+		mkdir -p "$srcdir" && cp -r "$VS_REPO/test" "$srcdir/" || return 1
+		vs_is_root && { chown -R "$VS_USER:" "$srcdir" || return 1; }
+	fi
+	vs_as_user_in "$srcdir" env \
+		PATH="$VS_PGBIN:$PATH" \
+		TESTDIR="$testdir" \
+		PG_REGRESS="$VS_PG_REGRESS" \
+		prove -v -I "$VS_TAP_PERL" -I "$srcdir" "$@"
+}
+
 # vs_install_packages installs the VS_PACKAGES that dpkg does not show as installed.
 # Needs root.  apt-get update runs only when something is missing.
 vs_install_packages() {
