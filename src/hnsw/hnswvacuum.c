@@ -11,8 +11,12 @@
  * from its surviving neighbours and the deleted neighbours' neighbours
  * (the heuristic picks among them).  (3) Mark the deleted elements' tuples
  * free and report their pages to the free space map, so inserts reuse
- * the space.  A crash between passes leaves elements marked deleted; the
- * next vacuum finishes them.
+ * the space.  (4) Reconnect: walk layer 0 from the entry point and link
+ * every live element it does not reach from the closest element it does
+ * (pass 2 looks only one hop through a deleted neighbour, so removing a
+ * whole region can cut the graph in two); amvacuumcleanup runs this pass
+ * alone when nothing was deleted.  A crash between passes leaves elements
+ * marked deleted; the next vacuum finishes them.
  *
  * IDENTIFICATION
  *	  src/hnsw/hnswvacuum.c
@@ -28,6 +32,7 @@
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -396,6 +401,308 @@ FreeDeleted(VacuumState *vs, BlockNumber nblocks)
 	}
 }
 
+/* ---------- pass 4: reconnect what the graph no longer reaches ---------- */
+
+/* The live elements of the index, for Reconnect. */
+typedef struct LiveElements
+{
+	uint64	   *keys;
+	int64		n;
+	int64		cap;
+} LiveElements;
+
+static void
+CollectLive(HnswElementTuple etup, ItemPointer tid, void *arg)
+{
+	LiveElements *le = (LiveElements *) arg;
+
+	if (etup->deleted)
+		return;
+	if (le->n == le->cap)
+	{
+		le->cap *= 2;
+		le->keys = repalloc_huge(le->keys, sizeof(uint64) * le->cap);
+	}
+	le->keys[le->n++] = VsTidToKey(tid);
+}
+
+/*
+ * MarkReached walks layer 0 from start, adding every live element it
+ * reaches to reached, and the targets of the links it reads to linked (a
+ * second in-link puts them in multi).  The queue grows in
+ * CurrentMemoryContext.
+ */
+static void
+MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, VsTidSet *multi)
+{
+	int64		cap = 1024,
+				head = 0,
+				tail = 0;
+	uint64	   *queue = palloc(sizeof(uint64) * cap);
+
+	if (!VsTidSetAdd(reached, start))
+		return;
+	queue[tail++] = start;
+	while (head < tail)
+	{
+		ItemPointerData tid;
+		ItemPointerData nbrs[2 * HNSW_MAX_M];
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		VsKeyToTid(queue[head++], &tid);
+		n = HnswLoadNeighbors(vs->index, &tid, 0, vs->m, nbrs, NULL);
+		for (int i = 0; i < n; i++)
+		{
+			uint64		k = VsTidToKey(&nbrs[i]);
+
+			/* in-links from reached elements: once in linked, twice in multi */
+			if (!VsTidSetAdd(linked, k))
+				VsTidSetAdd(multi, k);
+			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(reached, k))
+				continue;
+			if (tail == cap)
+			{
+				cap *= 2;
+				queue = repalloc_huge(queue, sizeof(uint64) * cap);
+			}
+			queue[tail++] = k;
+		}
+	}
+	pfree(queue);
+}
+
+/*
+ * LinkFrom adds a layer-0 link from element from to element to: into a
+ * free slot, else (unless only free slots may be used) in place of from's
+ * farthest neighbour that had another in-link when the round started (in
+ * multi), so an element is rarely orphaned (a later round catches it).  One Generic WAL record.  False when nothing was written.
+ */
+static bool
+LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, VsTidSet *multi)
+{
+	ItemPointerData nbrtid;
+	ItemPointerData cur[2 * HNSW_MAX_M];
+	int			ncur = HnswLoadNeighbors(vs->index, from, 0, vs->m, cur, &nbrtid);
+	int			cap = HNSW_LAYER_SLOTS(0, vs->m);
+	int			slot = -1;
+	Buffer		buf;
+	HnswEdit	edit;
+	Page		page;
+	HnswNeighborTuple ntup;
+	int			level;
+	Vector	   *fvec;
+
+	if (!ItemPointerIsValid(&nbrtid))
+		return false;
+	fvec = HnswLoadVector(vs->index, from, &level);
+	if (fvec == NULL)
+		return false;
+	if (ncur >= cap)
+	{
+		float		worst = -1;
+
+		if (!may_replace)
+			return false;
+		for (int i = 0; i < ncur; i++)
+		{
+			Vector	   *v;
+			float		d;
+
+			/* its only in-link: replacing it would orphan it */
+			if (!VsTidSetContains(multi, VsTidToKey(&cur[i])))
+				continue;
+			v = HnswLoadVector(vs->index, &cur[i], NULL);
+			d = v ? HnswDistance(&vs->disk.metric, fvec, v) : get_float4_infinity();
+			if (d > worst)
+			{
+				worst = d;
+				slot = i;
+			}
+		}
+		if (slot < 0)
+			return false;
+	}
+
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&nbrtid),
+							 RBM_NORMAL, vs->info->strategy);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(&edit, vs->index, vs->wal);
+	page = HnswEditPage(&edit, buf, false);
+	ntup = (HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)));
+	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->count != HNSW_NEIGHBOR_SLOTS(level, vs->m))
+	{
+		HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	if (slot < 0)
+	{
+		/* the first free slot of layer 0 */
+		for (int i = 0; i < cap && slot < 0; i++)
+			if (!ItemPointerIsValid(&ntup->tids[HNSW_LAYER_START(0, vs->m) + i]))
+				slot = i;
+	}
+	else
+	{
+		/* the slot holding the farthest neighbour, if the list is unchanged */
+		int			found = -1;
+
+		for (int i = 0; i < cap; i++)
+			if (ItemPointerEquals(&ntup->tids[HNSW_LAYER_START(0, vs->m) + i], &cur[slot]))
+				found = i;
+		slot = found;
+	}
+	if (slot < 0)
+	{
+		HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	ntup->tids[HNSW_LAYER_START(0, vs->m) + slot] = *to;
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
+ * Reconnect (pass 4, under HNSW_UPDATE_LOCK) makes every live element
+ * reachable again on layer 0 from the entry point.  Pass 2 repairs lists
+ * one hop at a time, so when vacuum removes whole regions the regions
+ * left on either side of them can lose every link between them (and
+ * back-link replacement on insert can orphan single elements).  A walk
+ * from the entry point marks what is reached; each element not reached is
+ * searched for from the entry point like an insert, and linked from the
+ * closest reached element found (a free slot, else in place of that
+ * element's farthest neighbour; free slots only under inner product, as in
+ * the build), then its own component is walked.  Up to four rounds, since
+ * a replaced link can orphan its target.  Returns the links added.
+ */
+static int64
+Reconnect(VacuumState *vs, BlockNumber nblocks)
+{
+	HnswMetaPageData meta;
+	LiveElements le;
+	int64		added = 0;
+	bool		may_replace = !(vs->disk.metric.kind == HNSW_METRIC_NEG_DOT &&
+								vs->disk.metric.normproc == NULL);
+
+	HnswReadMeta(vs->index, &meta);
+	if (!ItemPointerIsValid(&meta.entry) || meta.entry_level < 0)
+		return 0;
+	le.cap = 1024;
+	le.n = 0;
+	le.keys = palloc(sizeof(uint64) * le.cap);
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		vacuum_delay_point();
+		HnswForEachElement(vs->index, blkno, vs->info->strategy, CollectLive, &le);
+	}
+
+	for (int round = 0; round < 4; round++)
+	{
+		uint32		size = (uint32) Min(Max(le.n * 2, 64), PG_INT32_MAX / 2);
+		VsTidSet   *reached = VsTidSetCreate(CurrentMemoryContext, size);
+		VsTidSet   *linked = VsTidSetCreate(CurrentMemoryContext, size);
+		VsTidSet   *multi = VsTidSetCreate(CurrentMemoryContext, size);
+		int64		nlinked = 0;
+
+		MarkReached(vs, VsTidToKey(&meta.entry), reached, linked, multi);
+		if (VsTidSetCount(reached) >= (uint64) le.n)
+			break;
+		for (int64 i = 0; i < le.n; i++)
+		{
+			ItemPointerData tid;
+			ItemPointerData from;
+			Vector	   *vec;
+			HnswDiskCtx ctx;
+			VsHeapEntry ep;
+			VsHeap		w;
+			bool		found;
+			bool		done = false;
+			MemoryContext old;
+
+			if (VsTidSetContains(reached, le.keys[i]))
+				continue;
+			vacuum_delay_point();
+			VsKeyToTid(le.keys[i], &tid);
+			old = MemoryContextSwitchTo(vs->tmpCtx);
+			vec = HnswLoadVector(vs->index, &tid, NULL);
+			if (vec != NULL)
+			{
+				HnswDiskCtxInit(&ctx, vs->index, vec);
+				HnswLoadEntry(&ctx, &meta, &ep, &found);
+				if (found)
+				{
+					int			nres;
+					VsHeapEntry *res;
+
+					for (int lc = meta.entry_level; lc > 0; lc--)
+					{
+						VsHeapInit(&w, 2, true);
+						HnswSearchLayer(&HnswDiskOps, &ctx, &ep, 1, 1, lc, ctx.m, &w);
+						ep = *VsHeapTop(&w);
+						VsTidSetReset(ctx.visited);
+						VsTidSetAdd(ctx.visited, ep.id);
+					}
+					VsHeapInit(&w, meta.ef_construction + 1, true);
+					HnswSearchLayer(&HnswDiskOps, &ctx, &ep, 1, meta.ef_construction, 0, ctx.m, &w);
+					res = HnswHeapToSorted(&w, &nres);
+
+					/* linked from the closest reached element that can take it */
+					for (int r = 0; r < nres && !done; r++)
+					{
+						if (res[r].id == le.keys[i] || !VsTidSetContains(reached, res[r].id) ||
+							VsTidSetContains(vs->deleted, res[r].id))
+							continue;
+						VsKeyToTid(res[r].id, &from);
+						done = LinkFrom(vs, &from, &tid, may_replace, multi);
+					}
+				}
+			}
+			if (!done)
+			{
+				ItemPointerCopy(&meta.entry, &from);
+				done = LinkFrom(vs, &from, &tid, may_replace, multi);
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(vs->tmpCtx);
+			if (done)
+			{
+				nlinked++;
+				MarkReached(vs, le.keys[i], reached, linked, multi);
+			}
+		}
+		added += nlinked;
+		if (nlinked == 0)
+			break;
+	}
+	pfree(le.keys);
+	return added;
+}
+
+/* VacuumStateInit prepares vs for one vacuum of info->index. */
+static void
+VacuumStateInit(VacuumState *vs, IndexVacuumInfo *info)
+{
+	HnswMetaPageData meta;
+
+	memset(vs, 0, sizeof(*vs));
+	vs->index = info->index;
+	vs->info = info;
+	vs->wal = RelationNeedsWAL(info->index);
+	vs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw vacuum",
+									   ALLOCSET_DEFAULT_SIZES);
+	HnswReadMeta(info->index, &meta);
+	vs->m = meta.m;
+	vs->deleted = VsTidSetCreate(CurrentMemoryContext, 256);
+	vs->bestlevel = -1;
+	ItemPointerSetInvalid(&vs->best);
+	HnswDiskCtxInit(&vs->disk, info->index, NULL);
+	vs->disk.m = meta.m;
+	vs->disk.dim = meta.dimensions;
+}
+
 /*
  * hnswbulkdelete is ambulkdelete: reports every heap TID to the callback
  * (CREATE INDEX CONCURRENTLY relies on seeing them all), then unlinks and
@@ -414,20 +721,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	memset(&vs, 0, sizeof(vs));
-	vs.index = index;
-	vs.info = info;
-	vs.wal = RelationNeedsWAL(index);
-	vs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw vacuum",
-									  ALLOCSET_DEFAULT_SIZES);
-	HnswReadMeta(index, &meta);
-	vs.m = meta.m;
-	vs.deleted = VsTidSetCreate(CurrentMemoryContext, 256);
-	vs.bestlevel = -1;
-	ItemPointerSetInvalid(&vs.best);
-	HnswDiskCtxInit(&vs.disk, index, NULL);
-	vs.disk.m = meta.m;
-	vs.disk.dim = meta.dimensions;
+	VacuumStateInit(&vs, info);
 
 	nblocks = RelationGetNumberOfBlocks(index);
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
@@ -475,6 +769,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			MemoryContextSwitchTo(old);
 		}
 		FreeDeleted(&vs, nblocks);
+		Reconnect(&vs, nblocks);
 		UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		IndexFreeSpaceMapVacuum(index);
 	}
@@ -493,6 +788,18 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	if (stats == NULL)
 	{
+		VacuumState vs;
+
+		/*
+		 * No bulk delete ran (nothing was deleted): still reconnect elements
+		 * that inserts left without in-links.
+		 */
+		VacuumStateInit(&vs, info);
+		LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		Reconnect(&vs, RelationGetNumberOfBlocks(info->index));
+		UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		MemoryContextDelete(vs.tmpCtx);
+
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		stats->num_pages = RelationGetNumberOfBlocks(info->index);
 		stats->num_index_tuples = info->num_heap_tuples;

@@ -5,10 +5,10 @@
 -- other opclasses.  Runs outside a transaction (VACUUM); drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(25);
 
 SELECT setseed(0.31);
-DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis;
+DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis, hr_regions;
 -- Embedding-like data: 100 cluster centres; each cluster spans a random
 -- 16-dimensional subspace of the 128 dimensions, plus a little noise in
 -- every dimension (real embeddings have low intrinsic dimension).
@@ -152,5 +152,30 @@ CREATE INDEX hr_hnsw_l1 ON hr_items USING vsearch_hnsw (v vector_l1_ops);
 SELECT cmp_ok(pg_temp.logged('vector_l1_ops: recall@10 >= 0.95', pg_temp.recall(10, '<+>')), '>=', 0.95::float8, 'vector_l1_ops: recall@10 >= 0.95');
 
 SELECT diag('recall@10: ' || string_agg(label || ' ' || round(r::numeric, 3), '; ' ORDER BY n)) FROM hr_recall;
+-- vacuum that removes whole regions: the regions left on either side must
+-- stay reachable (nine clusters, six deleted entirely)
+CREATE TABLE hr_regions (id int PRIMARY KEY, v vector(16));
+INSERT INTO hr_regions SELECT g, ARRAY(SELECT (random() + (g % 9))::real FROM generate_series(1, 16) WHERE g > 0)::vector
+  FROM generate_series(1, 18000) g;
+CREATE INDEX hr_regions_hnsw ON hr_regions USING vsearch_hnsw (v);
+DELETE FROM hr_regions WHERE id % 3 <> 0;
+VACUUM hr_regions;
+SELECT is((SELECT row(elements, deleted, unreachable) FROM vsearch_hnsw_check('hr_regions_hnsw')),
+          row(6000::bigint, 0::bigint, 0::bigint),
+          'vacuum removing whole regions: every element left is reachable');
+SET enable_seqscan = off;
+SELECT is((SELECT array_agg(DISTINCT id % 9) FROM (SELECT id FROM hr_regions
+             ORDER BY v <-> array_fill(3.5::real, ARRAY[16])::vector LIMIT 10) s), ARRAY[3],
+          'vacuum removing whole regions: a query between two regions finds its true neighbours');
+RESET enable_seqscan;
+-- many more identical vectors than elements can hold, inserted one by one,
+-- leave hundreds of elements without in-links; VACUUM (with nothing to
+-- delete) links them again, all but a few a replaced link can orphan
+INSERT INTO hr_regions SELECT 100000 + g, array_fill(3::real, ARRAY[16])::vector FROM generate_series(1, 1100) g;
+VACUUM hr_regions;
+SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_regions_hnsw')), '<', 20::bigint,
+              'after inserting 1,100 identical vectors, VACUUM leaves fewer than 20 elements unreachable');
+DROP TABLE hr_regions;
+
 SELECT * FROM finish();
 DROP TABLE hr_items, hr_queries, hr_centres, hr_basis;
