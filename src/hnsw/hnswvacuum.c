@@ -429,8 +429,8 @@ CollectLive(HnswElementTuple etup, ItemPointer tid, void *arg)
 /*
  * MarkReached walks layer 0 from start, adding every live element it
  * reaches to reached, and the targets of the links it reads to linked (a
- * second in-link puts them in multi).  The queue grows in
- * CurrentMemoryContext.
+ * second in-link puts them in multi) unless linked is NULL.  The queue
+ * grows in CurrentMemoryContext.
  */
 static void
 MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, VsTidSet *multi)
@@ -457,7 +457,7 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 			uint64		k = VsTidToKey(&nbrs[i]);
 
 			/* in-links from reached elements: once in linked, twice in multi */
-			if (!VsTidSetAdd(linked, k))
+			if (linked && !VsTidSetAdd(linked, k))
 				VsTidSetAdd(multi, k);
 			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(reached, k))
 				continue;
@@ -670,7 +670,12 @@ Reconnect(VacuumState *vs, BlockNumber nblocks)
 			if (done)
 			{
 				nlinked++;
-				MarkReached(vs, le.keys[i], reached, linked, multi);
+				/*
+				 * Its component is reached now, through the one new link: the
+				 * links inside it are not counted as in-links, so the next
+				 * element linked cannot take that link's place.
+				 */
+				MarkReached(vs, le.keys[i], reached, NULL, NULL);
 			}
 		}
 		added += nlinked;
