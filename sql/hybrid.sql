@@ -75,6 +75,12 @@ RESET vsearch.hybrid_strategy;
 -- a NULL query vector: any rows, as many as asked
 SELECT count(*) FROM (SELECT id FROM hyb WHERE cat = 7 ORDER BY emb <-> NULL::vector LIMIT 4) s;
 
+-- a zero query under cosine: the index finds nothing (every distance is
+-- NaN), the scan hands over to exact and returns as many rows as asked
+SET vsearch.hybrid_strategy = index;
+SELECT count(*) FROM (SELECT id FROM hyb WHERE cat < 50 ORDER BY emb <=> '[0,0,0]' LIMIT 5) s;
+RESET vsearch.hybrid_strategy;
+
 -- similarity: DESC NULLS FIRST needs vectors known not to be NULL
 EXPLAIN (COSTS OFF) SELECT id FROM hyb WHERE cat < 50
   ORDER BY 1 - (emb <=> '[0.1,0.2,0.3]') DESC LIMIT 5;

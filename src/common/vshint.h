@@ -7,8 +7,9 @@
  * hybrid node (src/planner) knows it at run time.  It sets the hint just
  * before index_rescan and clears it just after; an access method reads it
  * in amrescan, where it sizes the first round of its search.  The hint
- * can only change how much work the first round does, never which rows
- * a scan returns: every scan still streams until the caller stops.
+ * changes how much work the first round does (and so, for HNSW, the near
+ * order in which rows come), never how many rows a scan can return: every
+ * scan still streams until the caller stops.
  *
  * IDENTIFICATION
  *	  src/common/vshint.h

@@ -693,10 +693,26 @@ HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
 	return HnswSelectNeighbors(&LocalOps, &lv, sorted, ncands, max, out, NULL);
 }
 
-/* HnswSortEntries sorts a short array by ascending distance (insertion sort). */
+/* EntryDistCmp orders entries by distance, closest first (qsort). */
+static int
+EntryDistCmp(const void *a, const void *b)
+{
+	float		x = ((const VsHeapEntry *) a)->dist;
+	float		y = ((const VsHeapEntry *) b)->dist;
+
+	return (x > y) - (x < y);
+}
+
+/* HnswSortEntries sorts by ascending distance: insertion sort up to 32 entries, else qsort. */
 void
 HnswSortEntries(VsHeapEntry *entries, int n)
 {
+	/* scan batches and flat passes can hold thousands of entries */
+	if (n > 32)
+	{
+		qsort(entries, n, sizeof(VsHeapEntry), EntryDistCmp);
+		return;
+	}
 	for (int i = 1; i < n; i++)
 	{
 		VsHeapEntry x = entries[i];

@@ -3,7 +3,7 @@
  * hnswvacuum.c
  *	  ambulkdelete and amvacuumcleanup for vsearch_hnsw.
  *
- * Design: three passes.  (1) Remove dead heap TIDs from every element; an
+ * Design: four passes.  (1) Remove dead heap TIDs from every element; an
  * element left without any is marked deleted (scans skip it but may still
  * walk through it).  (2) Holding HNSW_UPDATE_LOCK exclusively, so no
  * insert links to a deleted element meanwhile, move the entry point off a
@@ -409,6 +409,7 @@ typedef struct LiveElements
 	uint64	   *keys;
 	int64		n;
 	int64		cap;
+	VsTidSet   *deleted;		/* elements marked deleted are added here */
 } LiveElements;
 
 static void
@@ -417,7 +418,11 @@ CollectLive(HnswElementTuple etup, ItemPointer tid, void *arg)
 	LiveElements *le = (LiveElements *) arg;
 
 	if (etup->deleted)
+	{
+		/* left by an interrupted vacuum: never a link target */
+		VsTidSetAdd(le->deleted, VsTidToKey(tid));
 		return;
+	}
 	if (le->n == le->cap)
 	{
 		le->cap *= 2;
@@ -449,7 +454,8 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 		ItemPointerData nbrs[2 * HNSW_MAX_M];
 		int			n;
 
-		CHECK_FOR_INTERRUPTS();
+		if ((head & 255) == 0)
+			vacuum_delay_point();
 		VsKeyToTid(queue[head++], &tid);
 		n = HnswLoadNeighbors(vs->index, &tid, 0, vs->m, nbrs, NULL);
 		for (int i = 0; i < n; i++)
@@ -566,7 +572,7 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 }
 
 /*
- * Reconnect (pass 4, under HNSW_UPDATE_LOCK) makes every live element
+ * Reconnect (pass 4) makes every live element
  * reachable again on layer 0 from the entry point.  Pass 2 repairs lists
  * one hop at a time, so when vacuum removes whole regions the regions
  * left on either side of them can lose every link between them (and
@@ -576,39 +582,81 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
  * closest reached element found (a free slot, else in place of that
  * element's farthest neighbour; free slots only under inner product, as in
  * the build), then its own component is walked.  Up to four rounds, since
- * a replaced link can orphan its target.  Returns the links added.
+ * a replaced link can orphan its target.  The linking runs under
+ * HNSW_UPDATE_LOCK held exclusively (locked: the caller holds it); without
+ * it, the first walk runs under the share lock, with inserts going on, and
+ * the exclusive lock is taken only when something is unreached.  Returns
+ * the links added.
  */
 static int64
-Reconnect(VacuumState *vs, BlockNumber nblocks)
+Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 {
 	HnswMetaPageData meta;
 	LiveElements le;
 	int64		added = 0;
+	int64		nreached = 0;
 	bool		may_replace = !(vs->disk.metric.kind == HNSW_METRIC_NEG_DOT &&
 								vs->disk.metric.normproc == NULL);
+	uint32		size;
+	VsTidSet   *reached;
+	VsTidSet   *linked;
+	VsTidSet   *multi;
 
+	/*
+	 * Without the exclusive lock, look first under a share lock (inserts
+	 * go on): only a graph with unreached elements needs the exclusive one.
+	 */
+	if (!locked)
+		LockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
 	HnswReadMeta(vs->index, &meta);
 	if (!ItemPointerIsValid(&meta.entry) || meta.entry_level < 0)
+	{
+		if (!locked)
+			UnlockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
 		return 0;
+	}
 	le.cap = 1024;
 	le.n = 0;
 	le.keys = palloc(sizeof(uint64) * le.cap);
+	le.deleted = vs->deleted;
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
 		vacuum_delay_point();
 		HnswForEachElement(vs->index, blkno, vs->info->strategy, CollectLive, &le);
 	}
+	size = (uint32) Min(Max(le.n, 64), PG_INT32_MAX / 2);
+	reached = VsTidSetCreate(CurrentMemoryContext, size);
+	linked = VsTidSetCreate(CurrentMemoryContext, size);
+	multi = VsTidSetCreate(CurrentMemoryContext, size);
+	if (!locked)
+	{
+		MarkReached(vs, VsTidToKey(&meta.entry), reached, linked, multi);
+		for (int64 i = 0; i < le.n; i++)
+			if (VsTidSetContains(reached, le.keys[i]))
+				nreached++;
+		UnlockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
+		if (nreached >= le.n)
+		{
+			pfree(le.keys);
+			return 0;
+		}
+		LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		HnswReadMeta(vs->index, &meta);
+	}
 
 	for (int round = 0; round < 4; round++)
 	{
-		uint32		size = (uint32) Min(Max(le.n * 2, 64), PG_INT32_MAX / 2);
-		VsTidSet   *reached = VsTidSetCreate(CurrentMemoryContext, size);
-		VsTidSet   *linked = VsTidSetCreate(CurrentMemoryContext, size);
-		VsTidSet   *multi = VsTidSetCreate(CurrentMemoryContext, size);
 		int64		nlinked = 0;
 
+		VsTidSetReset(reached);
+		VsTidSetReset(linked);
+		VsTidSetReset(multi);
 		MarkReached(vs, VsTidToKey(&meta.entry), reached, linked, multi);
-		if (VsTidSetCount(reached) >= (uint64) le.n)
+		nreached = 0;
+		for (int64 i = 0; i < le.n; i++)
+			if (VsTidSetContains(reached, le.keys[i]))
+				nreached++;
+		if (nreached >= le.n)
 			break;
 		for (int64 i = 0; i < le.n; i++)
 		{
@@ -682,6 +730,8 @@ Reconnect(VacuumState *vs, BlockNumber nblocks)
 		if (nlinked == 0)
 			break;
 	}
+	if (!locked)
+		UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
 	pfree(le.keys);
 	return added;
 }
@@ -774,17 +824,20 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			MemoryContextSwitchTo(old);
 		}
 		FreeDeleted(&vs, nblocks);
-		Reconnect(&vs, nblocks);
+		Reconnect(&vs, nblocks, true);
 		UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		IndexFreeSpaceMapVacuum(index);
 	}
+	else
+		Reconnect(&vs, nblocks, false);	/* nothing deleted: inserts may still orphan */
 	MemoryContextDelete(vs.tmpCtx);
 	return stats;
 }
 
 /*
- * hnswvacuumcleanup is amvacuumcleanup: statistics only (the work is done
- * in hnswbulkdelete).
+ * hnswvacuumcleanup is amvacuumcleanup: when no bulk delete ran, the
+ * reconnect pass (which takes the exclusive lock only if some element is
+ * unreached); then statistics.
  */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
@@ -800,9 +853,7 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		 * that inserts left without in-links.
 		 */
 		VacuumStateInit(&vs, info);
-		LockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
-		Reconnect(&vs, RelationGetNumberOfBlocks(info->index));
-		UnlockPage(info->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		Reconnect(&vs, RelationGetNumberOfBlocks(info->index), false);
 		MemoryContextDelete(vs.tmpCtx);
 
 		stats = palloc0(sizeof(IndexBulkDeleteResult));

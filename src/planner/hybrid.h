@@ -39,6 +39,7 @@
 
 #define HYBRID_FLAG_SIMILARITY	0x01	/* ORDER BY c - distance DESC */
 #define HYBRID_FLAG_BITMAP		0x02	/* custom_plans holds a bitmap of matches */
+#define HYBRID_FLAG_HNSW		0x04	/* the vector index is a vsearch_hnsw index */
 
 /* Strategies, also the values of vsearch.hybrid_strategy */
 typedef enum HybridStrategy

@@ -7,28 +7,35 @@
  * Design: the strategy is chosen when the first row is asked for, from
  * what is known then, and corrected from what the scan observes.
  *
- *	 - With a bitmap child (ordinary indexes serve some quals), the bitmap
- *	   is built first and its matches counted: few matches are ranked
- *	   exactly; otherwise the vector index is traversed and candidates not
- *	   in the bitmap are rejected without a heap visit.
- *	 - Without one, the vector index is traversed and each candidate's heap
- *	   row tested, unless the planner's estimate already says a sequential
- *	   pass with exact distances is much cheaper.
+ *	 - With a bitmap child (ordinary indexes serve some quals) and an
+ *	   estimate of few matches, the bitmap is built first and its matches
+ *	   counted: few are ranked exactly; otherwise the vector index is
+ *	   traversed and candidates not in the bitmap are rejected without a
+ *	   heap visit.
+ *	 - Otherwise the vector index is traversed and each candidate's heap
+ *	   row tested.
  *	 - While the first k rows are collected, the observed pass rate gives
- *	   the remaining cost of traversal; when it exceeds the exact strategy's
- *	   cost (the filter is more selective than estimated, or anti-correlated
- *	   with the query), the scan switches to exact.  No row has been
- *	   returned yet, so the switch is free of duplicates.
+ *	   the remaining cost of traversal: above the bitmap's cost the bitmap
+ *	   is built (if there is one); above the exact strategy's cost (the
+ *	   filter is more selective than estimated, or anti-correlated with the
+ *	   query), the scan switches to exact.  No row has been returned yet,
+ *	   so the switch is free of duplicates.
+ *	 - An index read to its end before k rows passed (few matches, or rows
+ *	   the index does not hold: NULL vectors, zero vectors under cosine, a
+ *	   zero query) also hands over to exact.
  *
  * Every strategy streams: rows keep coming in distance order (exact) or
- * near distance order (index, as the index scans return them) until the
- * caller stops or no matching row is left, so the result always has
- * min(k, matching rows) rows.  Rows with a NULL vector (not in the index)
- * are returned only by the exact strategy, after all others.
- *
+ * near distance order (index) until the caller stops or no matching row
+ * is left, so the result has min(k, matching rows) rows, except that a
+ * distance threshold stops traversal once it is past the threshold and
+ * rows past k come from the index only.  Rows with a NULL vector are
+ * ranked after all others (NaN distances too, or first under the
+ * similarity form, as a sort would put them).
+
  * Memory: the exact strategy keeps 16 bytes per matching row; the bitmap
- * allow-list 16 bytes per bitmap entry; the index strategy what its scan
- * keeps (see the index READMEs) plus k TIDs.
+ * allow-list about 30 bytes per bitmap entry (array and hash); the index
+ * strategy what its scan keeps (see the index READMEs) plus the collected
+ * rows, 16 bytes each.
  *
  * IDENTIFICATION
  *	  src/planner/hybridexec.c
@@ -40,7 +47,6 @@
 #include "access/genam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
-#include "commands/defrem.h"
 #include "commands/explain.h"
 #include "common/vshint.h"
 #include "common/vstidset.h"
@@ -87,12 +93,15 @@ typedef enum HybridRun
 	RUN_DONE
 } HybridRun;
 
-/* An exactly ranked row: class 0 normal, 1 NaN distance, 2 NULL distance. */
+/*
+ * An exactly ranked row: class 0 normal, 1 NaN distance (-1 under the
+ * similarity form, where c - NaN sorts first descending), 2 NULL distance.
+ */
 typedef struct HybridRanked
 {
 	double		dist;
 	ItemPointerData tid;
-	uint16		class;
+	int16		class;
 } HybridRanked;
 
 typedef struct HybridScanState
@@ -254,10 +263,10 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	 * order only within a batch of probed lists, so a closer row is often
 	 * one batch away and the collection reads as many candidates again;
 	 * HNSW rounds overlap (each continues the same search, ordered within a
-	 * growing window), so a quarter more is enough (recall measured equal
-	 * on the pgTAP set and fashion-mnist, traversal 40% cheaper at 10%).
+	 * growing window), so a quarter more is enough (pgTAP set: recall 0.995
+	 * instead of 1.0 at 10%, equal elsewhere; traversal 40% cheaper).
 	 */
-	hs->extradiv = (hs->index->rd_rel->relam == get_am_oid("vsearch_hnsw", true)) ? 4 : 1;
+	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 4 : 1;
 	hs->fetch = table_index_fetch_begin(heap);
 	hs->runcxt = AllocSetContextCreate(estate->es_query_cxt, "vsearch hybrid scan",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -327,7 +336,8 @@ RankRow(HybridScanState *hs)
 	r = &hs->ranked[hs->nranked++];
 	r->tid = slot->tts_tid;
 	r->dist = isnull ? 0 : DatumGetFloat8(d);
-	r->class = isnull ? 2 : isnan(r->dist) ? 1 : 0;
+	r->class = isnull ? 2 : !isnan(r->dist) ? 0 :
+		(hs->flags & HYBRID_FLAG_SIMILARITY) ? -1 : 1;
 	hs->reranked++;
 }
 
@@ -785,7 +795,14 @@ HybridNext(ScanState *ss)
 					/* every indexed row was seen */
 					index_endscan(hs->iscan);
 					hs->iscan = NULL;
-					if (hs->run == RUN_COLLECT)
+					if (hs->run == RUN_COLLECT && !hs->collectall && hs->passed < hs->k)
+					{
+						/* the index may not hold every matching row: rank them all */
+						if (hs->bitmap && !hs->bitmaploaded)
+							LoadBitmap(hs);
+						RunExact(hs);
+					}
+					else if (hs->run == RUN_COLLECT)
 						SortRanked(hs);
 					else
 						hs->run = RUN_DONE;

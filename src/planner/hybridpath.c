@@ -13,8 +13,8 @@
  * and not at all for a generic plan.  The hybrid path therefore carries
  * both: the vector index, and (when ordinary indexes serve the quals) a
  * bitmap of the matching rows as a child plan; the executor
- * (hybridexec.c) counts, measures and chooses.  Its cost is that of the
- * cheaper of the two shapes, so the planner prefers it to either.
+ * (hybridexec.c) counts, measures and chooses.  Its cost is 0.9 times that
+ * of the cheaper of the two shapes, so the planner prefers it to either.
  *
  * IDENTIFICATION
  *	  src/planner/hybridpath.c
@@ -455,6 +455,8 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 		flags |= HYBRID_FLAG_SIMILARITY;
 	if (bitmap)
 		flags |= HYBRID_FLAG_BITMAP;
+	if (index->relam == get_am_oid("vsearch_hnsw", true))
+		flags |= HYBRID_FLAG_HNSW;
 
 	cpath = makeNode(CustomPath);
 	cpath->path.pathtype = T_CustomScan;
