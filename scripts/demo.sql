@@ -117,13 +117,15 @@ SELECT vector_dims('[1,2,3]'::vector)              AS dims,
 
 \echo
 \echo '== 4. The plans: the nearest-neighbour query uses the HNSW index; the hybrid'
-\echo '      query lets the planner choose between it and the B-tree on the filters'
+\echo '      query runs as a VSearch Hybrid scan, which chooses at run time between'
+\echo '      exact ranking of the rows the B-tree finds and a filtered index traversal'
+\echo '      (EXPLAIN ANALYZE shows the strategy it chose and what it read)'
 EXPLAIN (COSTS OFF)
 SELECT id, title
 FROM docs
 ORDER BY embedding <-> (SELECT embedding FROM docs WHERE id = 42)
 LIMIT 5;
-EXPLAIN (COSTS OFF)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT id, title
 FROM docs
 WHERE tenant_id = 7
