@@ -96,6 +96,11 @@ SET vsearch.hybrid = off;
 EXPLAIN (COSTS OFF) SELECT id FROM hyb WHERE cat = 7 ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5;
 RESET vsearch.hybrid;
 
+-- a new session without shared_preload_libraries: the library loads while
+-- the query is parsed, so the planner hook is in place when it plans
+\c -
+EXPLAIN (COSTS OFF) SELECT id FROM hyb WHERE cat = 7 ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5;
+
 DROP FUNCTION exact_ids(text);
 DROP FUNCTION cursor_rows();
 DROP TABLE hyb;
