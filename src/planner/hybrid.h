@@ -34,8 +34,8 @@
 #define HYBRID_EXPR_QUERY		1	/* the query vector */
 #define HYBRID_EXPR_LIMIT		2	/* LIMIT expression, or NULL */
 #define HYBRID_EXPR_OFFSET		3	/* OFFSET expression, or NULL */
-#define HYBRID_EXPR_QUALS		4	/* List: the relation's quals (implicit AND) */
-#define HYBRID_EXPR_THRESHOLD	5	/* List: distance < c (one of the quals), or empty */
+#define HYBRID_EXPR_QUALS		4	/* List: the relation's quals but the threshold */
+#define HYBRID_EXPR_THRESHOLD	5	/* List: distance < c (from the quals), or empty */
 
 #define HYBRID_FLAG_SIMILARITY	0x01	/* ORDER BY c - distance DESC */
 #define HYBRID_FLAG_BITMAP		0x02	/* custom_plans holds a bitmap of matches */

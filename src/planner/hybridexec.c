@@ -119,7 +119,7 @@ typedef struct HybridScanState
 	ExprState  *offset;
 	ExprState  *qual;
 	ExprState  *threshold;		/* dist < c, or NULL */
-	List	   *qualexprs;		/* for EXPLAIN */
+	List	   *qualexprs;		/* quals and threshold, for EXPLAIN */
 	PlanState  *bitmap;
 
 	/* for the whole execution */
@@ -245,10 +245,11 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	hs->query = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_QUERY), &node->ss.ps);
 	hs->limit = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_LIMIT), &node->ss.ps);
 	hs->offset = ExecInitExpr(list_nth(cscan->custom_exprs, HYBRID_EXPR_OFFSET), &node->ss.ps);
-	hs->qualexprs = list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS);
-	hs->qual = ExecInitQual(hs->qualexprs, &node->ss.ps);
+	hs->qual = ExecInitQual(list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS), &node->ss.ps);
 	hs->threshold = ExecInitQual(list_nth(cscan->custom_exprs, HYBRID_EXPR_THRESHOLD),
 								 &node->ss.ps);
+	hs->qualexprs = list_concat_copy(list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS),
+									 list_nth(cscan->custom_exprs, HYBRID_EXPR_THRESHOLD));
 
 	if (cscan->custom_plans != NIL)
 	{
@@ -300,15 +301,19 @@ FetchVersion(HybridScanState *hs, ItemPointer tid)
 										 hs->css.ss.ss_ScanTupleSlot);
 }
 
-/* PassesQuals evaluates the quals on the row in the scan slot. */
+/*
+ * PassesQuals evaluates the quals on the row in the scan slot, and the
+ * distance threshold (kept apart from them) unless the caller already did.
+ */
 static bool
-PassesQuals(HybridScanState *hs)
+PassesQuals(HybridScanState *hs, bool thresholdtested)
 {
 	ExprContext *econtext = hs->css.ss.ps.ps_ExprContext;
 
 	ResetExprContext(econtext);
 	econtext->ecxt_scantuple = hs->css.ss.ss_ScanTupleSlot;
-	return hs->qual == NULL || ExecQual(hs->qual, econtext);
+	return (hs->qual == NULL || ExecQual(hs->qual, econtext)) &&
+		(thresholdtested || hs->threshold == NULL || ExecQual(hs->threshold, econtext));
 }
 
 /* RankRow records the distance of the (passing) row in the scan slot. */
@@ -384,7 +389,7 @@ RunExact(HybridScanState *hs)
 			hs->visited++;
 			if (!FetchRoot(hs, &hs->bitmaptids[i]))
 				continue;
-			if (PassesQuals(hs))
+			if (PassesQuals(hs, false))
 				RankRow(hs);
 			else
 				hs->rejected++;
@@ -400,7 +405,7 @@ RunExact(HybridScanState *hs)
 				if (!FetchRoot(hs, &tid))
 					continue;
 				hs->visited++;
-				if (PassesQuals(hs))
+				if (PassesQuals(hs, false))
 					RankRow(hs);
 				else
 					hs->rejected++;
@@ -418,7 +423,7 @@ RunExact(HybridScanState *hs)
 		{
 			CHECK_FOR_INTERRUPTS();
 			hs->visited++;
-			if (PassesQuals(hs))
+			if (PassesQuals(hs, false))
 				RankRow(hs);
 			else
 				hs->rejected++;
@@ -828,7 +833,8 @@ HybridNext(ScanState *ss)
 						break;
 					}
 				}
-				if (!fetched || !AllowedByBitmap(hs, tid) || !PassesQuals(hs))
+				if (!fetched || (hs->threshold && hs->beyond > 0) ||
+					!AllowedByBitmap(hs, tid) || !PassesQuals(hs, hs->threshold != NULL))
 				{
 					hs->rejected++;
 					if (hs->run == RUN_COLLECT)
@@ -868,7 +874,8 @@ HybridRecheck(ScanState *ss, TupleTableSlot *slot)
 
 	ResetExprContext(econtext);
 	econtext->ecxt_scantuple = slot;
-	return hs->qual == NULL || ExecQual(hs->qual, econtext);
+	return (hs->qual == NULL || ExecQual(hs->qual, econtext)) &&
+		(hs->threshold == NULL || ExecQual(hs->threshold, econtext));
 }
 
 /* HybridExec is ExecCustomScan. */

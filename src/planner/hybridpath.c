@@ -517,6 +517,8 @@ HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 	if (bitmap == NULL)
 		flags &= ~HYBRID_FLAG_BITMAP;
 
+	/* the threshold is evaluated apart from the other quals (it ends traversal) */
+	quals = list_difference(quals, lthird(exprs));
 	cscan->scan.plan.targetlist = tlist;
 	cscan->scan.plan.qual = NIL;
 	cscan->scan.scanrelid = rel->relid;
