@@ -90,6 +90,33 @@ EXPLAIN (COSTS OFF) SELECT id FROM hyb WHERE cat < 50 AND emb IS NOT NULL
 EXCEPT SELECT exact_ids($$ SELECT id FROM hyb WHERE cat < 50 AND emb IS NOT NULL
                            ORDER BY 1 - (emb <=> '[0.1,0.2,0.3]') DESC LIMIT 10 $$);
 
+-- row-level security: a leaky function in the WHERE clause never sees a
+-- row the policy hides (it would raise a NOTICE), whatever the strategy
+CREATE FUNCTION leaky(c int) RETURNS bool LANGUAGE plpgsql STABLE COST 0.0001 AS $$
+BEGIN
+  IF c >= 10 THEN
+    RAISE NOTICE 'leaked a row of category %', c;
+  END IF;
+  RETURN true;
+END $$;
+CREATE ROLE regress_hybrid_reader;
+GRANT SELECT ON hyb TO regress_hybrid_reader;
+ALTER TABLE hyb ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hyb_low ON hyb FOR SELECT TO regress_hybrid_reader USING (cat < 10);
+SET ROLE regress_hybrid_reader;
+EXPLAIN (COSTS OFF) SELECT id FROM hyb WHERE leaky(cat) ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5;
+SET vsearch.hybrid_strategy = index;
+SELECT count(*) FROM (SELECT id FROM hyb WHERE leaky(cat) ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5) s;
+SET vsearch.hybrid_strategy = exact;
+SELECT count(*) FROM (SELECT id FROM hyb WHERE leaky(cat) ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5) s;
+RESET vsearch.hybrid_strategy;
+RESET ROLE;
+DROP POLICY hyb_low ON hyb;
+ALTER TABLE hyb DISABLE ROW LEVEL SECURITY;
+REVOKE SELECT ON hyb FROM regress_hybrid_reader;
+DROP ROLE regress_hybrid_reader;
+DROP FUNCTION leaky(int);
+
 -- settings
 SET vsearch.hybrid_strategy = sometimes;
 SET vsearch.hybrid = off;
