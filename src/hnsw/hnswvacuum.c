@@ -182,6 +182,34 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 }
 
 /*
+ * EditNeighborTuple exclusively locks the page of the neighbour tuple at
+ * nbrtid, starts a Generic WAL edit of it and returns the tuple in the
+ * edit's page image; the caller finishes or aborts the edit and releases
+ * *buf.  NULL (nothing held) when the tuple is no longer the neighbour
+ * tuple of an element of that level.
+ */
+static HnswNeighborTuple
+EditNeighborTuple(VacuumState *vs, ItemPointer nbrtid, int level, HnswEdit *edit, Buffer *buf)
+{
+	Page		page;
+	HnswNeighborTuple ntup;
+
+	*buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(nbrtid),
+							  RBM_NORMAL, vs->info->strategy);
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditBegin(edit, vs->index, vs->wal);
+	page = HnswEditPage(edit, *buf, false);
+	ntup = (HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(nbrtid)));
+	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->count != HNSW_NEIGHBOR_SLOTS(level, vs->m))
+	{
+		HnswEditAbort(edit);
+		UnlockReleaseBuffer(*buf);
+		return NULL;
+	}
+	return ntup;
+}
+
+/*
  * RepairElement is pass 2 for the element at tid: every layer whose list
  * names a deleted element is rebuilt and written back (one record), if the
  * list did not change since it was read.
@@ -197,7 +225,6 @@ RepairElement(VacuumState *vs, ItemPointer tid, int level)
 	Vector	   *evec = NULL;
 	Buffer		buf;
 	HnswEdit	edit;
-	Page		page;
 	HnswNeighborTuple ntup;
 
 	for (int lc = 0; lc <= level; lc++)
@@ -223,18 +250,9 @@ RepairElement(VacuumState *vs, ItemPointer tid, int level)
 	if (!any || !ItemPointerIsValid(&nbrtid))
 		return;
 
-	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&nbrtid),
-							 RBM_NORMAL, vs->info->strategy);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswEditBegin(&edit, vs->index, vs->wal);
-	page = HnswEditPage(&edit, buf, false);
-	ntup = (HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)));
-	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->count != HNSW_NEIGHBOR_SLOTS(level, vs->m))
-	{
-		HnswEditAbort(&edit);
-		UnlockReleaseBuffer(buf);
+	ntup = EditNeighborTuple(vs, &nbrtid, level, &edit, &buf);
+	if (ntup == NULL)
 		return;
-	}
 	for (int lc = 0; lc <= level; lc++)
 	{
 		int			start = HNSW_LAYER_START(lc, vs->m);
@@ -480,9 +498,10 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 
 /*
  * LinkFrom adds a layer-0 link from element from to element to: into a
- * free slot, else (unless only free slots may be used) in place of from's
- * farthest neighbour that had another in-link when the round started (in
- * multi), so an element is rarely orphaned (a later round catches it).  One Generic WAL record.  False when nothing was written.
+ * free slot, else (when may_replace) in place of from's farthest neighbour
+ * that had another in-link when the round started (in multi) and that
+ * another neighbour dominates, so an element is rarely orphaned (a later
+ * round catches it) and long links between regions are kept.  One Generic WAL record.  False when nothing was written.
  */
 static bool
 LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, VsTidSet *multi)
@@ -494,7 +513,6 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 	int			slot = -1;
 	Buffer		buf;
 	HnswEdit	edit;
-	Page		page;
 	HnswNeighborTuple ntup;
 	int			level;
 	Vector	   *fvec;
@@ -507,22 +525,44 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 	if (ncur >= cap)
 	{
 		float		worst = -1;
+		Vector	   *vecs[2 * HNSW_MAX_M];
+		float		dist[2 * HNSW_MAX_M];
 
 		if (!may_replace)
 			return false;
 		for (int i = 0; i < ncur; i++)
 		{
-			Vector	   *v;
-			float		d;
+			vecs[i] = HnswLoadVector(vs->index, &cur[i], NULL);
+			dist[i] = vecs[i] ? HnswDistance(&vs->disk.metric, fvec, vecs[i]) : get_float4_infinity();
+		}
 
-			/* its only in-link: replacing it would orphan it */
-			if (!VsTidSetContains(multi, VsTidToKey(&cur[i])))
+		/*
+		 * Only a member with another in-link (in multi) that another member
+		 * is closer to than from is (the heuristic would have pruned it: it
+		 * is reached through that member's neighbourhood) may make room; of
+		 * those, the farthest.  Links that bridge to other regions are not
+		 * dominated so, and stay.
+		 */
+		for (int i = 0; i < ncur; i++)
+		{
+			bool		dominated = false;
+
+			if (vecs[i] == NULL || !VsTidSetContains(multi, VsTidToKey(&cur[i])))
 				continue;
-			v = HnswLoadVector(vs->index, &cur[i], NULL);
-			d = v ? HnswDistance(&vs->disk.metric, fvec, v) : get_float4_infinity();
-			if (d > worst)
+			for (int j = 0; j < ncur && !dominated; j++)
 			{
-				worst = d;
+				float		dij;
+
+				if (j == i || vecs[j] == NULL)
+					continue;
+				dij = HnswDistance(&vs->disk.metric, vecs[i], vecs[j]);
+				/* an exact duplicate of another member counts as dominated */
+				if (dij < dist[i] || dij == 0)
+					dominated = true;
+			}
+			if (dominated && dist[i] > worst)
+			{
+				worst = dist[i];
 				slot = i;
 			}
 		}
@@ -530,18 +570,9 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 			return false;
 	}
 
-	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&nbrtid),
-							 RBM_NORMAL, vs->info->strategy);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswEditBegin(&edit, vs->index, vs->wal);
-	page = HnswEditPage(&edit, buf, false);
-	ntup = (HnswNeighborTuple) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrtid)));
-	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->count != HNSW_NEIGHBOR_SLOTS(level, vs->m))
-	{
-		HnswEditAbort(&edit);
-		UnlockReleaseBuffer(buf);
+	ntup = EditNeighborTuple(vs, &nbrtid, level, &edit, &buf);
+	if (ntup == NULL)
 		return false;
-	}
 	if (slot < 0)
 	{
 		/* the first free slot of layer 0 */
@@ -697,15 +728,20 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 					HnswSearchLayer(&HnswDiskOps, &ctx, &ep, 1, meta.ef_construction, 0, ctx.m, &w);
 					res = HnswHeapToSorted(&w, &nres);
 
-					/* linked from the closest reached element that can take it */
-					for (int r = 0; r < nres && !done; r++)
-					{
-						if (res[r].id == le.keys[i] || !VsTidSetContains(reached, res[r].id) ||
-							VsTidSetContains(vs->deleted, res[r].id))
-							continue;
-						VsKeyToTid(res[r].id, &from);
-						done = LinkFrom(vs, &from, &tid, may_replace, multi);
-					}
+					/*
+					 * Linked from the closest reached element with a free
+					 * slot; failing that, from the closest one that can give
+					 * up a dominated link.
+					 */
+					for (int pass = 0; pass < 2 && !done; pass++)
+						for (int r = 0; r < nres && !done; r++)
+						{
+							if (res[r].id == le.keys[i] || !VsTidSetContains(reached, res[r].id) ||
+								VsTidSetContains(vs->deleted, res[r].id))
+								continue;
+							VsKeyToTid(res[r].id, &from);
+							done = LinkFrom(vs, &from, &tid, pass == 1 && may_replace, multi);
+						}
 				}
 			}
 			if (!done)
