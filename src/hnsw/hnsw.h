@@ -149,6 +149,7 @@ extern int	HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
 							  ItemPointerData *out, ItemPointerData *nbrtid);
 extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
 						  VsHeapEntry *entry, bool *found);
+extern void HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom);
 
 /* hnswinsert.c */
 extern void HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building);

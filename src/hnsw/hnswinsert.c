@@ -497,18 +497,7 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 
 	eps = &ep;
 	neps = 1;
-	for (int lc = meta.entry_level; lc > level; lc--)
-	{
-		VsHeap		w;
-
-		VsHeapInit(&w, 2, true);
-		HnswSearchLayer(&HnswDiskOps, &ctx, eps, neps, 1, lc, ctx.m, &w);
-		ep = *VsHeapTop(&w);
-		eps = &ep;
-		pfree(w.items);
-		VsTidSetReset(ctx.visited);
-		VsTidSetAdd(ctx.visited, ep.id);
-	}
+	HnswDescend(&ctx, &ep, meta.entry_level, level);
 	top = Min(level, meta.entry_level);
 	for (int lc = top; lc >= 0; lc--)
 	{

@@ -142,18 +142,7 @@ StartSearch(HnswScanOpaque so)
 	HnswLoadEntry(&so->disk, &meta, &ep, &found);
 	if (!found)
 		return;					/* no entry point: the final pass finds any element */
-	for (int lc = meta.entry_level; lc > 0; lc--)
-	{
-		VsHeap		w;
-
-		VsHeapInit(&w, 2, true);
-		HnswSearchLayer(&HnswDiskOps, &so->disk, &ep, 1, 1, lc, so->disk.m, &w);
-		ep = *VsHeapTop(&w);
-		pfree(w.items);
-		/* each layer is searched afresh from the element found above */
-		VsTidSetReset(so->disk.visited);
-		VsTidSetAdd(so->disk.visited, ep.id);
-	}
+	HnswDescend(&so->disk, &ep, meta.entry_level, 0);
 	VsHeapPush(&so->cand, ep.dist, ep.id);
 	VsHeapPush(&so->window, ep.dist, ep.id);
 }

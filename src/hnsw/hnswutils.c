@@ -658,6 +658,28 @@ HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta, VsHeapEntry *entry, bool
 	*found = true;
 }
 
+/*
+ * HnswDescend walks greedily (ef = 1) from *ep on layer top down to layer
+ * bottom + 1, leaving in *ep the closest element found; each layer is
+ * searched afresh from the element found above, so ctx->visited ends
+ * holding only *ep.  Scans, inserts and vacuum's reconnect pass share it.
+ */
+void
+HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom)
+{
+	for (int lc = top; lc > bottom; lc--)
+	{
+		VsHeap		w;
+
+		VsHeapInit(&w, 2, true);
+		HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, 1, lc, ctx->m, &w);
+		*ep = *VsHeapTop(&w);
+		pfree(w.items);
+		VsTidSetReset(ctx->visited);
+		VsTidSetAdd(ctx->visited, ep->id);
+	}
+}
+
 /* ---------- neighbour selection over loaded vectors ---------- */
 
 typedef struct LocalVectors

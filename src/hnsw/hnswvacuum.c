@@ -694,7 +694,7 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 			ItemPointerData tid;
 			ItemPointerData from;
 			Vector	   *vec;
-			HnswDiskCtx ctx;
+			HnswDiskCtx *ctx = &vs->disk;
 			VsHeapEntry ep;
 			VsHeap		w;
 			bool		found;
@@ -709,23 +709,18 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 			vec = HnswLoadVector(vs->index, &tid, NULL);
 			if (vec != NULL)
 			{
-				HnswDiskCtxInit(&ctx, vs->index, vec);
-				HnswLoadEntry(&ctx, &meta, &ep, &found);
+				/* vs->disk (metric, m, dimensions) searches for this vector */
+				ctx->query = vec;
+				VsTidSetReset(ctx->visited);
+				HnswLoadEntry(ctx, &meta, &ep, &found);
 				if (found)
 				{
 					int			nres;
 					VsHeapEntry *res;
 
-					for (int lc = meta.entry_level; lc > 0; lc--)
-					{
-						VsHeapInit(&w, 2, true);
-						HnswSearchLayer(&HnswDiskOps, &ctx, &ep, 1, 1, lc, ctx.m, &w);
-						ep = *VsHeapTop(&w);
-						VsTidSetReset(ctx.visited);
-						VsTidSetAdd(ctx.visited, ep.id);
-					}
+					HnswDescend(ctx, &ep, meta.entry_level, 0);
 					VsHeapInit(&w, meta.ef_construction + 1, true);
-					HnswSearchLayer(&HnswDiskOps, &ctx, &ep, 1, meta.ef_construction, 0, ctx.m, &w);
+					HnswSearchLayer(&HnswDiskOps, ctx, &ep, 1, meta.ef_construction, 0, ctx->m, &w);
 					res = HnswHeapToSorted(&w, &nres);
 
 					/*
@@ -750,6 +745,7 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 				done = LinkFrom(vs, &from, &tid, may_replace, multi);
 			}
 			MemoryContextSwitchTo(old);
+			ctx->query = NULL;	/* vec lived in tmpCtx */
 			MemoryContextReset(vs->tmpCtx);
 			if (done)
 			{
