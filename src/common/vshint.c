@@ -1,10 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * vshint.c
- *	  Storage for the search-depth hint (see vshint.h).
+ *	  Storage for the search-depth hint and the key-rejection counter
+ *	  (see vshint.h).
  *
- * Design: one backend-local integer; a scan reads it synchronously inside
- * index_rescan, so no other state is needed.
+ * Design: backend-local integers; a scan reads the hint synchronously
+ * inside index_rescan and adds to the counter inside amgettuple, so no
+ * other state is needed.
  *
  * IDENTIFICATION
  *	  src/common/vshint.c
@@ -16,3 +18,4 @@
 #include "common/vshint.h"
 
 int			VsScanRowsHint = 0;
+int64		VsScanKeyRejected = 0;

@@ -11,6 +11,11 @@
  * order in which rows come), never how many rows a scan can return: every
  * scan still streams until the caller stops.
  *
+ * The other way, a scan counts the index entries whose stored key values
+ * failed its scan keys (common/vskeys.h): the caller never sees those, so
+ * the hybrid node reads the counter to know how many candidates a search
+ * really looked at.
+ *
  * IDENTIFICATION
  *	  src/common/vshint.h
  *
@@ -24,5 +29,11 @@
  * index_rescan, or 0 when unknown.  Only the hybrid node sets it.
  */
 extern int	VsScanRowsHint;
+
+/*
+ * Index entries rejected by their stored key values, ever, in this
+ * backend; vsearch's scans add to it, callers read differences.
+ */
+extern int64 VsScanKeyRejected;
 
 #endif							/* VSEARCH_VSHINT_H */

@@ -5,7 +5,12 @@
  *
  * Design: checks the members of the operator class's family that have its
  * input type, as core's validators do, and reports every deviation as an
- * INFO message before returning false.
+ * INFO message before returning false.  Two kinds of operator class are
+ * valid: a vector class (one ORDER BY operator, the AM's support
+ * functions) for the first index column, and a key-column class (the five
+ * B-tree comparison operators of a scalar type, cross-type ones allowed,
+ * no support function) for the columns after it (common/vskeys.h).  A
+ * family without support functions is taken for a key-column family.
  *
  * IDENTIFICATION
  *	  src/common/vsvalidate.c
@@ -15,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/amvalidate.h"
+#include "access/stratnum.h"
 #include "access/htup_details.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
@@ -32,6 +38,49 @@
 		ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION), errmsg(__VA_ARGS__))); \
 		result = false; \
 	} while (0)
+
+/*
+ * ValidateKeyOpclass checks a key-column operator class: every operator of
+ * its family is a search operator returning boolean with strategy 1-5 (as
+ * in B-tree: <, <=, =, >=, >), and the class's own type has all five.
+ */
+static bool
+ValidateKeyOpclass(Oid opfamilyoid, Oid opcintype, const char *amname,
+				   const char *opclassname, const char *opfamilyname)
+{
+	bool		result = true;
+	bool		have[BTMaxStrategyNumber + 1] = {false};
+	CatCList   *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (oprform->amopstrategy < 1 || oprform->amopstrategy > BTMaxStrategyNumber)
+		{
+			PROBLEM("%s operator family %s contains operator %s with invalid strategy number %d",
+					amname, opfamilyname, format_operator(oprform->amopopr),
+					oprform->amopstrategy);
+			continue;
+		}
+		if (oprform->amoppurpose != AMOP_SEARCH ||
+			!check_amop_signature(oprform->amopopr, BOOLOID,
+								  oprform->amoplefttype, oprform->amoprighttype))
+		{
+			PROBLEM("%s operator family %s contains operator %s that is not a boolean search operator",
+					amname, opfamilyname, format_operator(oprform->amopopr));
+			continue;
+		}
+		if (oprform->amoplefttype == opcintype && oprform->amoprighttype == opcintype)
+			have[oprform->amopstrategy] = true;
+	}
+	for (int s = 1; s <= BTMaxStrategyNumber; s++)
+		if (!have[s])
+			PROBLEM("%s operator class %s is missing operator for strategy %d",
+					amname, opclassname, s);
+	ReleaseCatCacheList(oprlist);
+	return result;
+}
 
 bool
 VsValidateOpclass(Oid opclassoid, const char *amname,
@@ -63,6 +112,14 @@ VsValidateOpclass(Oid opclassoid, const char *amname,
 	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
 
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	if (proclist->n_members == 0)
+	{
+		result = ValidateKeyOpclass(opfamilyoid, opcintype, amname, opclassname, opfamilyname);
+		ReleaseCatCacheList(proclist);
+		ReleaseSysCache(familytup);
+		ReleaseSysCache(classtup);
+		return result;
+	}
 	for (int i = 0; i < proclist->n_members; i++)
 	{
 		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);

@@ -26,8 +26,9 @@ typedef struct VsSupportProc
 } VsSupportProc;
 
 /*
- * Checks operator class opclassoid of access method amname; every problem
- * is reported as an INFO message naming it.  Returns true if there is none.
+ * Checks operator class opclassoid of access method amname, a vector class
+ * with the support functions procs or a key-column class; every problem is
+ * reported as an INFO message naming it.  Returns true if there is none.
  */
 extern bool VsValidateOpclass(Oid opclassoid, const char *amname,
 							  const VsSupportProc *procs, int nprocs);

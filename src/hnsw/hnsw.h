@@ -19,6 +19,7 @@
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "common/vsheap.h"
+#include "common/vskeys.h"
 #include "common/vstidset.h"
 #include "hnsw/hnsw_page.h"
 #include "nodes/pathnodes.h"
@@ -132,6 +133,10 @@ extern HnswOptions *HnswGetOptions(Relation index);
 extern void HnswInitMetric(Relation index, HnswMetric *metric);
 extern float HnswDistance(const HnswMetric *metric, const Vector *a, const Vector *b);
 extern Vector *HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim);
+extern Size HnswElementSize(Relation index, int dim, IndexTuple keys);
+extern void HnswFillElement(HnswElementTuple etup, int level, Vector *vec,
+							ItemPointer heaptid, IndexTuple keys);
+extern IndexTuple HnswElementKeys(Relation index, HnswElementTuple etup);
 extern void HnswInitPage(Page page, uint16 flags);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern Buffer HnswNewBuffer(Relation index);
@@ -152,7 +157,8 @@ extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
 extern void HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom);
 
 /* hnswinsert.c */
-extern void HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building);
+extern void HnswInsertVector(Relation index, Vector *vec, IndexTuple keys,
+							 ItemPointer heaptid, bool building);
 
 /* hnswbuild.c, hnswinsert.c, hnswscan.c, hnswvacuum.c, hnswvalidate.c, hnswcost.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);

@@ -71,9 +71,14 @@ typedef HnswMetaPageData *HnswMetaPage;
 
 /*
  * Element tuple: the indexed vector (normalised for cosine) and the heap
- * rows holding it.  Identical vectors share one element until it holds
- * HNSW_HEAPTIDS rows.  deleted = 1 once vacuum removed every heap TID; the
- * element is then skipped by scans and unlinked before being freed.
+ * rows holding it.  Identical vectors (with identical key values) share
+ * one element until it holds HNSW_HEAPTIDS rows.  deleted = 1 once vacuum
+ * removed every heap TID; the element is then skipped by scans and
+ * unlinked before being freed.
+ *
+ * An index with key columns after the vector column (common/vskeys.h)
+ * appends the key tuple, an IndexTuple, at HNSW_ELEMENT_TUPLE_SIZE(dim)
+ * from the start of the element; the item's length covers it.
  */
 typedef struct HnswElementTupleData
 {
@@ -91,6 +96,11 @@ typedef HnswElementTupleData *HnswElementTuple;
 
 #define HNSW_ELEMENT_TUPLE_SIZE(dim) \
 	MAXALIGN(offsetof(HnswElementTupleData, vec) + VECTOR_SIZE(dim))
+
+/* The largest element tuple (vector and keys) a page can hold alone. */
+#define HNSW_MAX_ELEMENT_SIZE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - \
+	 sizeof(ItemIdData))
 
 /*
  * Neighbour tuple: layer 0 holds 2m slots, every other layer m slots;

@@ -40,6 +40,7 @@
 typedef struct BuildElement
 {
 	Vector	   *vec;
+	IndexTuple	keys;			/* key column values, NULL without keys */
 	int			level;
 	int			ntids;
 	ItemPointerData tids[HNSW_HEAPTIDS];
@@ -153,7 +154,10 @@ static const HnswGraphOps MemOps = {
 
 /* ---------- in-memory insertion ---------- */
 
-/* An entry of the duplicate map: the newest element with this vector hash. */
+/*
+ * An entry of the duplicate map: the newest element with this hash of
+ * vector and key values.
+ */
 typedef struct DupEntry
 {
 	uint32		hash;
@@ -161,22 +165,23 @@ typedef struct DupEntry
 } DupEntry;
 
 static uint32
-VectorHash(Vector *vec)
+VectorHash(Vector *vec, IndexTuple keys)
 {
-	return hash_bytes((const unsigned char *) vec->x, sizeof(float) * vec->dim);
+	return hash_combine(hash_bytes((const unsigned char *) vec->x, sizeof(float) * vec->dim),
+						VsKeysHash(keys));
 }
 
 /*
  * AddToDuplicate gives heaptid to an existing element holding exactly vec
- * when the newest such element has room; returns false otherwise.  Exact
+ * and keys when the newest such element has room; returns false otherwise.  Exact
  * duplicates thus fill elements HNSW_HEAPTIDS rows at a time instead of
  * becoming many identical elements, which would all pick the same
  * neighbours and leave one another unreachable.
  */
 static bool
-AddToDuplicate(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
+AddToDuplicate(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer heaptid)
 {
-	uint32		hash = VectorHash(vec);
+	uint32		hash = VectorHash(vec, keys);
 	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_FIND, NULL);
 	BuildElement *e;
 
@@ -184,7 +189,8 @@ AddToDuplicate(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 		return false;
 	e = &bs->elements[entry->element];
 	if (e->ntids >= HNSW_HEAPTIDS || e->vec->dim != vec->dim ||
-		memcmp(e->vec->x, vec->x, sizeof(float) * vec->dim) != 0)
+		memcmp(e->vec->x, vec->x, sizeof(float) * vec->dim) != 0 ||
+		!VsKeysEqual(e->keys, keys))
 		return false;
 	e->tids[e->ntids++] = *heaptid;
 	return true;
@@ -194,25 +200,25 @@ AddToDuplicate(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 static void
 RememberElement(HnswBuildState *bs, int id)
 {
-	uint32		hash = VectorHash(bs->elements[id].vec);
+	uint32		hash = VectorHash(bs->elements[id].vec, bs->elements[id].keys);
 	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_ENTER, NULL);
 
 	entry->element = id;
 }
 
-/* Bytes an element of the given level takes in the graph. */
+/* Bytes an element of the given level and key tuple takes in the graph. */
 static Size
-ElementBytes(HnswBuildState *bs, int level)
+ElementBytes(HnswBuildState *bs, int level, IndexTuple keys)
 {
 	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
 
-	return sizeof(BuildElement) + sizeof(uint32) + VECTOR_SIZE(bs->dim) +
+	return sizeof(BuildElement) + sizeof(uint32) + VECTOR_SIZE(bs->dim) + VsKeysSize(keys) +
 		sizeof(int16) * (level + 1) + (sizeof(int32) + sizeof(float) + 1) * slots + 64;
 }
 
-/* AddElement appends an element (vector copied into graphCtx). */
+/* AddElement appends an element (vector and keys copied into graphCtx). */
 static int
-AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
+AddElement(HnswBuildState *bs, Vector *vec, IndexTuple keys, int level, ItemPointer heaptid)
 {
 	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
 	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
@@ -228,6 +234,11 @@ AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
 	memset(e, 0, sizeof(BuildElement));
 	e->vec = palloc(VARSIZE(vec));
 	memcpy(e->vec, vec, VARSIZE(vec));
+	if (keys != NULL)
+	{
+		e->keys = palloc(IndexTupleSize(keys));
+		memcpy(e->keys, keys, IndexTupleSize(keys));
+	}
 	e->level = level;
 	e->ntids = 1;
 	e->tids[0] = *heaptid;
@@ -236,7 +247,7 @@ AddElement(HnswBuildState *bs, Vector *vec, int level, ItemPointer heaptid)
 	e->nbrdist = palloc(sizeof(float) * slots);
 	e->nbrkept = palloc(sizeof(uint8) * slots);
 	bs->visited[bs->nelements] = 0;
-	bs->memUsed += ElementBytes(bs, level);
+	bs->memUsed += ElementBytes(bs, level, keys);
 	MemoryContextSwitchTo(old);
 	return bs->nelements++;
 }
@@ -336,7 +347,7 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
  * duplicate of the closest element joins it while it has room.
  */
 static void
-InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
+InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer heaptid)
 {
 	int			level = HnswRandomLevel(bs->m);
 	VsHeapEntry *layers[HNSW_MAX_LEVEL + 1];
@@ -347,11 +358,11 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 	int			top;
 	int			id;
 
-	if (AddToDuplicate(bs, vec, heaptid))
+	if (AddToDuplicate(bs, vec, keys, heaptid))
 		return;
 	if (bs->entry < 0)
 	{
-		bs->entry = AddElement(bs, vec, level, heaptid);
+		bs->entry = AddElement(bs, vec, keys, level, heaptid);
 		bs->maxlevel = level;
 		RememberElement(bs, bs->entry);
 		return;
@@ -389,7 +400,7 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, ItemPointer heaptid)
 		neps = nlayer[lc];
 	}
 
-	id = AddElement(bs, vec, level, heaptid);
+	id = AddElement(bs, vec, keys, level, heaptid);
 	RememberElement(bs, id);
 	for (int lc = top; lc >= 0; lc--)
 	{
@@ -600,9 +611,8 @@ LayoutPlace(Layout *l, Size size, ItemPointer tid)
 static void
 WriteGraph(HnswBuildState *bs)
 {
-	Size		esize = HNSW_ELEMENT_TUPLE_SIZE(bs->dim);
 	Layout		layout;
-	HnswElementTuple etup = palloc0(esize);
+	HnswElementTuple etup = palloc(BLCKSZ);
 	Buffer		buf = InvalidBuffer;
 	Page		page = NULL;
 	BlockNumber lastblk = InvalidBlockNumber;
@@ -619,7 +629,7 @@ WriteGraph(HnswBuildState *bs)
 	{
 		BuildElement *e = &bs->elements[i];
 
-		LayoutPlace(&layout, esize, &e->tid);
+		LayoutPlace(&layout, HnswElementSize(bs->index, bs->dim, e->keys), &e->tid);
 		LayoutPlace(&layout, HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m), &e->nbrtid);
 	}
 
@@ -627,6 +637,7 @@ WriteGraph(HnswBuildState *bs)
 	{
 		BuildElement *e = &bs->elements[i];
 		int			slots = HNSW_NEIGHBOR_SLOTS(e->level, bs->m);
+		Size		esize = HnswElementSize(bs->index, bs->dim, e->keys);
 		Size		nsize = HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m);
 		HnswNeighborTuple ntup = palloc0(nsize);
 		OffsetNumber off;
@@ -634,18 +645,10 @@ WriteGraph(HnswBuildState *bs)
 		CHECK_FOR_INTERRUPTS();
 
 		/* element tuple */
-		memset(etup, 0, esize);
-		etup->type = HNSW_ELEMENT_TUPLE;
-		etup->level = e->level;
-		for (int t = 0; t < HNSW_HEAPTIDS; t++)
-		{
-			if (t < e->ntids)
-				etup->heaptids[t] = e->tids[t];
-			else
-				ItemPointerSetInvalid(&etup->heaptids[t]);
-		}
+		HnswFillElement(etup, e->level, e->vec, NULL, e->keys);
+		for (int t = 0; t < e->ntids; t++)
+			etup->heaptids[t] = e->tids[t];
 		etup->neighbortid = e->nbrtid;
-		memcpy(&etup->vec, e->vec, VARSIZE(e->vec));
 
 		/* neighbour tuple */
 		ntup->type = HNSW_NEIGHBOR_TUPLE;
@@ -723,6 +726,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	HnswBuildState *bs = (HnswBuildState *) arg;
 	MemoryContext old;
 	Vector	   *vec;
+	IndexTuple	keys;
 
 	if (isnull[0])
 		return;
@@ -730,8 +734,10 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	vec = HnswPrepareVector(&bs->metric, values[0], bs->dim);
 	if (vec != NULL)
 	{
+		keys = VsKeysForm(index, values, isnull);
+		(void) HnswElementSize(index, bs->dim, keys);	/* too big: error now */
 		if (!bs->spilled &&
-			bs->memUsed + ElementBytes(bs, HNSW_MAX_LEVEL) > bs->memLimit)
+			bs->memUsed + ElementBytes(bs, HNSW_MAX_LEVEL, keys) > bs->memLimit)
 		{
 			ereport(NOTICE,
 					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
@@ -744,9 +750,9 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 		}
 		if (bs->spilled)
-			HnswInsertVector(index, vec, tid, true);
+			HnswInsertVector(index, vec, keys, tid, true);
 		else
-			InsertInMemory(bs, vec, tid);
+			InsertInMemory(bs, vec, keys, tid);
 		bs->indtuples++;
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 	}
@@ -789,6 +795,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
+	VsCheckKeyColumns(index, "vsearch_hnsw", HNSW_DISTANCE_PROC);
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = heap;
 	bs.index = index;

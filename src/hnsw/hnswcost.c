@@ -31,7 +31,10 @@
 
 /*
  * hnswcostestimate is amcostestimate.  Without ORDER BY the index is
- * useless (it cannot evaluate WHERE clauses), so the cost is infinite.
+ * useless (it cannot answer WHERE clauses alone), so the cost is infinite.
+ * Conditions on key columns do not shrink the search, they lengthen it:
+ * the scan may read the whole index to return every matching row, and
+ * reaching the first rows takes about 1/selectivity times the elements.
  */
 void
 hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -57,6 +60,8 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	MemSet(&costs, 0, sizeof(costs));
+	if (path->indexclauses != NIL)
+		costs.numIndexTuples = Max(path->indexinfo->tuples, 1.0);
 	genericcostestimate(root, path, loop_count, &costs);
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
@@ -73,6 +78,8 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		double		levels = log(path->indexinfo->tuples) / log((double) m);
 
 		visited = 0.5 * 2.0 * m * hnsw_ef_search + m * levels;
+		if (path->indexclauses != NIL)
+			visited /= Max(costs.indexSelectivity, 1.0 / path->indexinfo->tuples);
 		ratio = Min(1.0, visited / path->indexinfo->tuples);
 	}
 	else

@@ -35,23 +35,20 @@
 /* ---------- writing the element ---------- */
 
 /*
- * FormTuples builds the element tuple and an empty neighbour tuple for a
- * new element of the given level (palloc'd).
+ * FormTuples builds the element tuple (vector, heap TID, key tuple keys or
+ * NULL) and an empty neighbour tuple for a new element of the given level
+ * (palloc'd).  Raises an error when the element cannot fit on a page.
  */
 static void
-FormTuples(Vector *vec, int level, int m, ItemPointer heaptid,
-		   HnswElementTuple *etup, Size *esize, HnswNeighborTuple *ntup, Size *nsize)
+FormTuples(Relation index, Vector *vec, IndexTuple keys, int level, int m,
+		   ItemPointer heaptid, HnswElementTuple *etup, Size *esize,
+		   HnswNeighborTuple *ntup, Size *nsize)
 {
 	int			slots = HNSW_NEIGHBOR_SLOTS(level, m);
 
-	*esize = HNSW_ELEMENT_TUPLE_SIZE(vec->dim);
+	*esize = HnswElementSize(index, vec->dim, keys);
 	*etup = palloc0(*esize);
-	(*etup)->type = HNSW_ELEMENT_TUPLE;
-	(*etup)->level = level;
-	(*etup)->heaptids[0] = *heaptid;
-	for (int t = 1; t < HNSW_HEAPTIDS; t++)
-		ItemPointerSetInvalid(&(*etup)->heaptids[t]);
-	memcpy(&(*etup)->vec, vec, VARSIZE(vec));
+	HnswFillElement(*etup, level, vec, heaptid, keys);
 
 	*nsize = HNSW_NEIGHBOR_TUPLE_SIZE(level, m);
 	*ntup = palloc0(*nsize);
@@ -367,10 +364,12 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 
 /*
  * TryAddHeapTid adds heaptid to the element at tid if it still holds
- * exactly vec and has a free slot; returns true if it did.
+ * exactly vec and the key tuple keys and has a free slot; returns true if
+ * it did.
  */
 static bool
-TryAddHeapTid(Relation index, bool wal, ItemPointer tid, Vector *vec, ItemPointer heaptid)
+TryAddHeapTid(Relation index, bool wal, ItemPointer tid, Vector *vec, IndexTuple keys,
+			  ItemPointer heaptid)
 {
 	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
 	HnswEdit	edit;
@@ -386,7 +385,8 @@ TryAddHeapTid(Relation index, bool wal, ItemPointer tid, Vector *vec, ItemPointe
 	etup = (HnswElementTuple) PageGetItem(page, iid);
 	if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted &&
 		etup->vec.dim == vec->dim &&
-		memcmp(etup->vec.x, vec->x, sizeof(float) * vec->dim) == 0)
+		memcmp(etup->vec.x, vec->x, sizeof(float) * vec->dim) == 0 &&
+		VsKeysEqual(HnswElementKeys(index, etup), keys))
 	{
 		for (int t = 0; t < HNSW_HEAPTIDS; t++)
 		{
@@ -412,7 +412,8 @@ TryAddHeapTid(Relation index, bool wal, ItemPointer tid, Vector *vec, ItemPointe
  * Returns false (nothing written) if the index is no longer empty.
  */
 static bool
-InsertFirst(Relation index, bool wal, Vector *vec, ItemPointer heaptid, int level, int m)
+InsertFirst(Relation index, bool wal, Vector *vec, IndexTuple keys, ItemPointer heaptid,
+			int level, int m)
 {
 	Buffer		mbuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPage meta;
@@ -432,7 +433,7 @@ InsertFirst(Relation index, bool wal, Vector *vec, ItemPointer heaptid, int leve
 		UnlockReleaseBuffer(mbuf);
 		return false;
 	}
-	FormTuples(vec, level, m, heaptid, &etup, &esize, &ntup, &nsize);
+	FormTuples(index, vec, keys, level, m, heaptid, &etup, &esize, &ntup, &nsize);
 	newblk = WriteElement(index, wal, meta->insert_page, etup, esize, ntup, nsize, &tid);
 	HnswEditBegin(&edit, index, wal);
 	page = HnswEditPage(&edit, mbuf, false);
@@ -447,12 +448,13 @@ InsertFirst(Relation index, bool wal, Vector *vec, ItemPointer heaptid, int leve
 
 /*
  * HnswInsertVector adds a prepared vector (dimensions checked, normalised)
- * for heaptid.  building: called from a build that ran out of memory; no
+ * with its key tuple (NULL without key columns) for heaptid.  building: called from a build that ran out of memory; no
  * WAL (the build logs every page at the end) and no locks needed.
  * Allocates in CurrentMemoryContext; the caller resets it.
  */
 void
-HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building)
+HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heaptid,
+				 bool building)
 {
 	bool		wal = RelationNeedsWAL(index) && !building;
 	HnswMetaPageData meta;
@@ -482,7 +484,7 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 	HnswLoadEntry(&ctx, &meta, &ep, &found);
 	if (!found)
 	{
-		if (InsertFirst(index, wal, vec, heaptid, level, ctx.m))
+		if (InsertFirst(index, wal, vec, keys, heaptid, level, ctx.m))
 			return;
 		HnswReadMeta(index, &meta);
 		VsTidSetReset(ctx.visited);
@@ -519,12 +521,12 @@ HnswInsertVector(Relation index, Vector *vec, ItemPointer heaptid, bool building
 		ItemPointerData ctid;
 
 		VsKeyToTid(layers[0][i].id, &ctid);
-		if (TryAddHeapTid(index, wal, &ctid, vec, heaptid))
+		if (TryAddHeapTid(index, wal, &ctid, vec, keys, heaptid))
 			return;
 	}
 
 	/* choose the neighbours of every layer, then write the element with them */
-	FormTuples(vec, level, ctx.m, heaptid, &etup, &esize, &ntup, &nsize);
+	FormTuples(index, vec, keys, level, ctx.m, heaptid, &etup, &esize, &ntup, &nsize);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		int			start = HNSW_LAYER_START(lc, ctx.m);
@@ -632,7 +634,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (vec != NULL)
 	{
 		LockPage(index, HNSW_UPDATE_LOCK, ShareLock);
-		HnswInsertVector(index, vec, heap_tid, false);
+		HnswInsertVector(index, vec, VsKeysForm(index, values, isnull), heap_tid, false);
 		UnlockPage(index, HNSW_UPDATE_LOCK, ShareLock);
 	}
 	MemoryContextSwitchTo(old);

@@ -15,7 +15,9 @@
  * never silently capped.  Order is exact within a round; an element found
  * in a later round can be closer than one already returned (rare, and
  * shown in the README).  Rounds grow by half the window, at least
- * ef_search.
+ * ef_search.  WHERE clauses on key columns (common/vskeys.h) arrive as
+ * scan keys and are tested on the values stored in each element before
+ * its rows are returned; the search goes on through elements that fail.
  *
  * Memory: about 50 bytes per element visited (visited set and heaps),
  * in a per-scan context freed at rescan and end of scan.
@@ -48,6 +50,7 @@ typedef struct HnswScanOpaqueData
 	VsHeap		window;			/* the ef closest found, farthest first */
 	VsHeap		overflow;		/* found but outside the window, closest first */
 	VsTidSet   *emitted;
+	VsKeyFilter *filter;		/* scan keys on key columns, or NULL */
 	int			ef;				/* current window size */
 	int			firstef;		/* window of the first round */
 	VsHeapEntry *batch;			/* elements to return, closest first */
@@ -75,7 +78,8 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 
 /*
  * hnswrescan is amrescan: remembers the ORDER BY argument (the query
- * vector); the search starts at the first hnswgettuple.
+ * vector) and the scan keys on key columns; the search starts at the first
+ * hnswgettuple.
  */
 void
 hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
@@ -97,8 +101,22 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 
 	old = MemoryContextSwitchTo(so->scanCtx);
+	{
+		bool		never;
+
+		so->filter = VsKeyFilterCreate(scan->indexRelation, scan->keyData,
+									   scan->numberOfKeys, &never);
+		if (never)
+		{
+			so->done = true;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
 	if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
 		HnswMetric	metric;
@@ -303,7 +321,7 @@ NextRound(HnswScanOpaque so)
 
 /*
  * LoadHeapTids copies the heap TIDs of element id (none if it was deleted
- * or freed since it was found).
+ * or freed since it was found, or if its key values fail the scan keys).
  */
 static void
 LoadHeapTids(HnswScanOpaque so, uint64 id)
@@ -324,9 +342,14 @@ LoadHeapTids(HnswScanOpaque so, uint64 id)
 		HnswElementTuple etup = (HnswElementTuple) PageGetItem(page, PageGetItemId(page, off));
 
 		if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted)
-			for (int t = 0; t < HNSW_HEAPTIDS; t++)
-				if (ItemPointerIsValid(&etup->heaptids[t]))
-					so->heaptids[so->nheaptids++] = etup->heaptids[t];
+		{
+			if (!VsKeyFilterMatch(so->filter, HnswElementKeys(so->disk.index, etup)))
+				VsScanKeyRejected++;
+			else
+				for (int t = 0; t < HNSW_HEAPTIDS; t++)
+					if (ItemPointerIsValid(&etup->heaptids[t]))
+						so->heaptids[so->nheaptids++] = etup->heaptids[t];
+		}
 	}
 	UnlockReleaseBuffer(buf);
 }

@@ -123,6 +123,64 @@ HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim)
 	return v;
 }
 
+/* ---------- element tuples ---------- */
+
+/*
+ * HnswElementSize returns the size of the element tuple of a vector of dim
+ * dimensions with key tuple keys (NULL when the index has no key
+ * columns), or raises an error when it cannot fit on an index page.
+ */
+Size
+HnswElementSize(Relation index, int dim, IndexTuple keys)
+{
+	Size		size = HNSW_ELEMENT_TUPLE_SIZE(dim) + VsKeysSize(keys);
+
+	if (MAXALIGN(size) > HNSW_MAX_ELEMENT_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index row size %zu exceeds vsearch_hnsw maximum %zu for index \"%s\"",
+						MAXALIGN(size), (Size) HNSW_MAX_ELEMENT_SIZE,
+						RelationGetRelationName(index)),
+				 errdetail("The vector takes %zu bytes and the key columns %zu.",
+						   (Size) HNSW_ELEMENT_TUPLE_SIZE(dim), VsKeysSize(keys)),
+				 errhint("Index fewer or smaller key columns.")));
+	return size;
+}
+
+/*
+ * HnswFillElement writes an element tuple of the given level for vec,
+ * holding heaptid (when valid) and the key tuple keys, into etup, which
+ * has HnswElementSize() bytes.  The neighbour TID is left invalid.
+ */
+void
+HnswFillElement(HnswElementTuple etup, int level, Vector *vec, ItemPointer heaptid,
+				IndexTuple keys)
+{
+	memset(etup, 0, HNSW_ELEMENT_TUPLE_SIZE(vec->dim));
+	etup->type = HNSW_ELEMENT_TUPLE;
+	etup->level = level;
+	for (int t = 0; t < HNSW_HEAPTIDS; t++)
+		ItemPointerSetInvalid(&etup->heaptids[t]);
+	if (heaptid != NULL)
+		etup->heaptids[0] = *heaptid;
+	ItemPointerSetInvalid(&etup->neighbortid);
+	memcpy(&etup->vec, vec, VARSIZE(vec));
+	if (keys != NULL)
+		memcpy((char *) etup + HNSW_ELEMENT_TUPLE_SIZE(vec->dim), keys, IndexTupleSize(keys));
+}
+
+/*
+ * HnswElementKeys returns the key tuple stored in element etup of index
+ * (a pointer into etup), or NULL when the index has no key columns.
+ */
+IndexTuple
+HnswElementKeys(Relation index, HnswElementTuple etup)
+{
+	if (!VsIndexHasKeys(index))
+		return NULL;
+	return (IndexTuple) ((char *) etup + HNSW_ELEMENT_TUPLE_SIZE(etup->vec.dim));
+}
+
 /* ---------- pages ---------- */
 
 /* HnswInitPage formats an empty page of the given kind. */

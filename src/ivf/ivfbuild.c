@@ -27,6 +27,7 @@
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
+#include "common/vskeys.h"
 #include "executor/tuptable.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
@@ -366,6 +367,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+	VsCheckKeyColumns(index, "vsearch_ivf", IVF_DISTANCE_PROC);
 
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = heap;

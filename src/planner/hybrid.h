@@ -27,7 +27,8 @@
 #define HYBRID_PRIV_FLAGS		1	/* Integer: HYBRID_FLAG_* */
 #define HYBRID_PRIV_TUPLES		2	/* Float: heap tuples at plan time */
 #define HYBRID_PRIV_ROWS		3	/* Float: rows passing the quals, estimated */
-#define HYBRID_PRIV_COUNT		4
+#define HYBRID_PRIV_KEYCOLS		4	/* IntList: index column of each key qual */
+#define HYBRID_PRIV_COUNT		5
 
 /* custom_exprs positions */
 #define HYBRID_EXPR_DIST		0	/* column <op> query: the ORDER BY distance */
@@ -36,6 +37,8 @@
 #define HYBRID_EXPR_OFFSET		3	/* OFFSET expression, or NULL */
 #define HYBRID_EXPR_QUALS		4	/* List: the relation's quals but the threshold */
 #define HYBRID_EXPR_THRESHOLD	5	/* List: distance < c (from the quals), or empty */
+#define HYBRID_EXPR_KEYS		6	/* List: quals the index tests on key columns,
+									 * column on the left; also in QUALS */
 
 #define HYBRID_FLAG_SIMILARITY	0x01	/* ORDER BY c - distance DESC */
 #define HYBRID_FLAG_BITMAP		0x02	/* custom_plans holds a bitmap of matches */

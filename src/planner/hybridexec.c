@@ -51,6 +51,7 @@
 #include "common/vshint.h"
 #include "common/vstidset.h"
 #include "executor/executor.h"
+#include "executor/nodeIndexscan.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
@@ -120,7 +121,14 @@ typedef struct HybridScanState
 	ExprState  *qual;
 	ExprState  *threshold;		/* dist < c, or NULL */
 	List	   *qualexprs;		/* quals and threshold, for EXPLAIN */
+	List	   *keyexprs;		/* quals on key columns, for EXPLAIN */
 	PlanState  *bitmap;
+	ScanKey		keys;			/* scan keys for the key-column quals */
+	int			nkeys;
+	IndexRuntimeKeyInfo *runtimekeys;	/* those computed at each run */
+	int			nruntimekeys;
+	ExprContext *keycontext;	/* where runtime keys are computed */
+
 
 	/* for the whole execution */
 	Relation	index;
@@ -154,10 +162,12 @@ typedef struct HybridScanState
 	int64		beyond;			/* consecutive candidates past the threshold */
 	int64		passed;
 	int64		seen;			/* index candidates in this scan */
+	int64		nextcheck;		/* seen at the next MaybeSwitch */
 
 	/* EXPLAIN ANALYZE counters, summed over rescans */
 	int64		visited;
 	int64		rejected;
+	int64		keyrejected;
 	int64		reranked;
 	int64		bitmapmatches;
 	int64		switches;
@@ -215,6 +225,48 @@ PlanNumber(Node *n)
 }
 
 /*
+ * InitKeys turns the plan's quals on key columns of the vector index into
+ * scan keys, as an index scan's Index Cond: each qual (column on the left)
+ * is copied with its column replaced by the index column, then
+ * ExecIndexBuildScanKeys builds the keys and the runtime keys of values
+ * only known at run time (parameters).  Called once, in HybridBegin.
+ */
+static void
+InitKeys(HybridScanState *hs, CustomScan *cscan)
+{
+	List	   *keyquals = list_nth(cscan->custom_exprs, HYBRID_EXPR_KEYS);
+	List	   *keycols = list_nth(cscan->custom_private, HYBRID_PRIV_KEYCOLS);
+	List	   *indexquals = NIL;
+	ListCell   *lq,
+			   *lc;
+
+	hs->keyexprs = keyquals;
+	if (keyquals == NIL)
+		return;
+	forboth(lq, keyquals, lc, keycols)
+	{
+		Expr	   *q = copyObject(lfirst(lq));
+		List	   *args = IsA(q, OpExpr) ? ((OpExpr *) q)->args : ((ScalarArrayOpExpr *) q)->args;
+		Expr	   *left = linitial(args);
+		Var		   *var;
+
+		while (IsA(left, RelabelType))
+			left = ((RelabelType *) left)->arg;
+		if (!IsA(left, Var))
+			elog(ERROR, "key qual of hybrid scan has no column on the left");
+		var = (Var *) left;
+		var->varno = INDEX_VAR;
+		var->varattno = lfirst_int(lc);
+		indexquals = lappend(indexquals, q);
+	}
+	ExecIndexBuildScanKeys(&hs->css.ss.ps, hs->index, indexquals, false,
+						   &hs->keys, &hs->nkeys, &hs->runtimekeys, &hs->nruntimekeys,
+						   NULL, NULL);
+	if (hs->nruntimekeys > 0)
+		hs->keycontext = CreateExprContext(hs->css.ss.ps.state);
+}
+
+/*
  * HybridBegin is BeginCustomScan.  The scan slot becomes a slot of the
  * table's own kind (the core made a virtual one), and the projection is
  * rebuilt for it, so rows fetched from the heap are returned without a
@@ -258,6 +310,7 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	}
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
+	InitKeys(hs, cscan);
 
 	/*
 	 * How far to read past the k-th passing row: IVF returns rows in exact
@@ -581,14 +634,19 @@ StartIndex(HybridScanState *hs)
 	ScanKeyData key;
 
 	hs->strategy = hs->bitmaploaded ? "index traversal, bitmap filter" : "index traversal";
+	if (hs->nruntimekeys > 0)
+	{
+		ResetExprContext(hs->keycontext);
+		ExecIndexEvalRuntimeKeys(hs->keycontext, hs->runtimekeys, hs->nruntimekeys);
+	}
 	hs->iscan = index_beginscan(hs->css.ss.ss_currentRelation, hs->index,
-								hs->css.ss.ps.state->es_snapshot, 0, 1);
+								hs->css.ss.ps.state->es_snapshot, hs->nkeys, 1);
 	ScanKeyEntryInitialize(&key, 0, 1, InvalidStrategy, InvalidOid,
 						   hs->index->rd_indcollation[0], InvalidOid, hs->queryval);
 	PG_TRY();
 	{
 		VsScanRowsHint = (int) Min(hs->k, PG_INT32_MAX);
-		index_rescan(hs->iscan, NULL, 0, &key, 1);
+		index_rescan(hs->iscan, hs->keys, hs->nkeys, &key, 1);
 	}
 	PG_FINALLY();
 	{
@@ -599,6 +657,7 @@ StartIndex(HybridScanState *hs)
 	hs->collectuntil = 0;
 	hs->passed = hs->seen = hs->beyond = 0;
 	hs->collectall = (hs->k == 0);
+	hs->nextcheck = MIN_SAMPLE;
 	hs->run = RUN_COLLECT;
 }
 
@@ -687,9 +746,9 @@ MaybeSwitch(HybridScanState *hs)
 {
 	double		p;
 
-	if (vs_hybrid_strategy != HYBRID_AUTO || hs->collectall || hs->seen < MIN_SAMPLE ||
-		(hs->seen & (MIN_SAMPLE - 1)) != 0)
+	if (vs_hybrid_strategy != HYBRID_AUTO || hs->collectall || hs->seen < hs->nextcheck)
 		return false;
+	hs->nextcheck = hs->seen + MIN_SAMPLE;
 	/* optimistic for traversal: half a pass more than observed */
 	p = (hs->passed + 0.5) / (double) hs->seen;
 	if (hs->bitmap && !hs->bitmaploaded &&
@@ -777,6 +836,7 @@ HybridNext(ScanState *ss)
 	{
 		ItemPointer tid;
 		bool		fetched;
+		int64		keyrejected;
 
 		CHECK_FOR_INTERRUPTS();
 		switch (hs->run)
@@ -794,7 +854,16 @@ HybridNext(ScanState *ss)
 
 			case RUN_COLLECT:
 			case RUN_STREAM:
+				keyrejected = VsScanKeyRejected;
 				tid = index_getnext_tid(hs->iscan, ForwardScanDirection);
+				{
+					/* candidates the index rejected by their key values */
+					int64		keyrej = VsScanKeyRejected - keyrejected;
+
+					hs->keyrejected += keyrej;
+					hs->visited += keyrej;
+					hs->seen += keyrej;
+				}
 				if (tid == NULL)
 				{
 					/* every indexed row was seen */
@@ -964,6 +1033,16 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 								 context, es->verbose || list_length(es->rtable) > 1, false);
 		ExplainPropertyText("Filter", str, es);
 	}
+	if (hs->keyexprs != NIL)
+	{
+		List	   *context;
+		char	   *str;
+
+		context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan, ancestors);
+		str = deparse_expression((Node *) make_ands_explicit(hs->keyexprs),
+								 context, es->verbose || list_length(es->rtable) > 1, false);
+		ExplainPropertyText("Index Keys", str, es);
+	}
 	if (!es->analyze || hs->loops == 0)
 	{
 		ExplainPropertyText("Strategy",
@@ -980,6 +1059,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (hs->bitmap)
 		ExplainPropertyInteger("Bitmap Matches", NULL, hs->bitmapmatches, es);
 	ExplainPropertyInteger("Candidates Visited", NULL, hs->visited, es);
+	if (hs->keyexprs != NIL)
+		ExplainPropertyInteger("Rejected by Index Keys", NULL, hs->keyrejected, es);
 	ExplainPropertyInteger("Rejected by Filter", NULL, hs->rejected, es);
 	ExplainPropertyInteger("Exact Distances", NULL, hs->reranked, es);
 }

@@ -15,6 +15,8 @@
  * bitmap of the matching rows as a child plan; the executor
  * (hybridexec.c) counts, measures and chooses.  Its cost is 0.9 times that
  * of the cheaper of the two shapes, so the planner prefers it to either.
+ * Quals on key columns of the vector index (common/vskeys.h) also become
+ * its scan keys, so the index rejects failing candidates itself.
  *
  * IDENTIFICATION
  *	  src/planner/hybridpath.c
@@ -218,6 +220,112 @@ FindVectorIndex(RelOptInfo *rel, HybridOrder *order)
 }
 
 /*
+ * IsKeyColumn says whether expr is (a binary-compatible relabelling of)
+ * column attno of rel.
+ */
+static bool
+IsKeyColumn(RelOptInfo *rel, Node *expr, AttrNumber attno)
+{
+	Expr	   *e = StripRelabel((Expr *) expr);
+
+	return e && IsA(e, Var) && ((Var *) e)->varno == rel->relid &&
+		((Var *) e)->varattno == attno && ((Var *) e)->varlevelsup == 0;
+}
+
+/* IsComparisonValue: no column of the query level, nothing volatile. */
+static bool
+IsComparisonValue(Node *expr)
+{
+	return !contain_var_clause(expr) && !contain_volatile_functions(expr) &&
+		!contain_subplans(expr);
+}
+
+/*
+ * MatchKeyClause returns clause in a form the index can test on its key
+ * column col (0-based), with the column on the left (commuted if need be):
+ * column op value with op in the column's operator family, or column op
+ * ANY (array); NULL when the clause does not fit.
+ */
+static Expr *
+MatchKeyClause(RelOptInfo *rel, IndexOptInfo *index, int col, Expr *clause)
+{
+	AttrNumber	attno = index->indexkeys[col];
+	Oid			collation = index->indexcollations[col];
+
+	if (attno == 0)
+		return NULL;			/* expression columns are not matched */
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Node	   *left = linitial(op->args);
+		Node	   *right = lsecond(op->args);
+		Oid			opno = op->opno;
+
+		if (OidIsValid(collation) && collation != op->inputcollid)
+			return NULL;
+		if (IsKeyColumn(rel, right, attno) && IsComparisonValue(left))
+		{
+			Node	   *tmp = left;
+
+			opno = get_commutator(opno);
+			left = right;
+			right = tmp;
+		}
+		else if (!IsKeyColumn(rel, left, attno) || !IsComparisonValue(right))
+			return NULL;
+		if (!OidIsValid(opno) || !op_in_opfamily(opno, index->opfamily[col]))
+			return NULL;
+		return make_opclause(opno, BOOLOID, false, (Expr *) left, (Expr *) right,
+							 InvalidOid, op->inputcollid);
+	}
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+
+		if (!saop->useOr || list_length(saop->args) != 2 ||
+			(OidIsValid(collation) && collation != saop->inputcollid) ||
+			!IsKeyColumn(rel, linitial(saop->args), attno) ||
+			!IsComparisonValue(lsecond(saop->args)) ||
+			!op_in_opfamily(saop->opno, index->opfamily[col]))
+			return NULL;
+		return (Expr *) copyObject(saop);
+	}
+	return NULL;
+}
+
+/*
+ * MatchKeyQuals finds rel's quals that key columns of index can test:
+ * *keyquals gets each in index form (MatchKeyClause), *keycols the
+ * matching 1-based index column numbers.
+ */
+static void
+MatchKeyQuals(RelOptInfo *rel, IndexOptInfo *index, List **keyquals, List **keycols)
+{
+	ListCell   *lc;
+
+	*keyquals = NIL;
+	*keycols = NIL;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+
+		if (ri->pseudoconstant)
+			continue;
+		for (int col = 1; col < index->nkeycolumns; col++)
+		{
+			Expr	   *q = MatchKeyClause(rel, index, col, ri->clause);
+
+			if (q != NULL)
+			{
+				*keyquals = lappend(*keyquals, q);
+				*keycols = lappend_int(*keycols, col + 1);
+				break;
+			}
+		}
+	}
+}
+
+/*
  * FindBitmapPath returns a new bitmap heap path over ordinary indexes
  * that serve some of rel's quals: over the bitmap tree of the cheapest one
  * in the pathlist, or over the cheapest plain index path.  NULL when there
@@ -376,6 +484,8 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	Cost		exact_cost;
 	Cost		index_cost = disable_cost;
 	Cost		cost;
+	List	   *keyquals;
+	List	   *keycols;
 	Path		sortpath;
 	ListCell   *lc;
 	int			flags = 0;
@@ -451,6 +561,7 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	cost = Min(exact_cost, index_cost) * 0.9;
 
 	bitmap = quals ? FindBitmapPath(root, rel) : NULL;
+	MatchKeyQuals(rel, index, &keyquals, &keycols);
 	if (order.similarity)
 		flags |= HYBRID_FLAG_SIMILARITY;
 	if (bitmap)
@@ -476,8 +587,11 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 									   makeInteger(flags),
 									   makeFloat(psprintf("%.0f", rel->tuples)),
 									   makeFloat(psprintf("%.0f", rel->rows)),
-									   list_make3(order.dist, order.query,
-												  threshold ? list_make1(threshold) : NIL));
+									   keycols);
+	cpath->custom_private = lappend(cpath->custom_private,
+									list_make4(order.dist, order.query,
+											   threshold ? list_make1(threshold) : NIL,
+											   keyquals));
 	cpath->methods = &HybridPathMethods;
 	add_path(rel, &cpath->path);
 }
@@ -528,10 +642,12 @@ HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 									 root->parse->limitCount, root->parse->limitOffset,
 									 quals);
 	cscan->custom_exprs = lappend(cscan->custom_exprs, lthird(exprs));
-	cscan->custom_private = list_make4(list_nth(best_path->custom_private, HYBRID_PRIV_INDEX),
+	cscan->custom_exprs = lappend(cscan->custom_exprs, lfourth(exprs));
+	cscan->custom_private = list_make5(list_nth(best_path->custom_private, HYBRID_PRIV_INDEX),
 									   makeInteger(flags),
 									   list_nth(best_path->custom_private, HYBRID_PRIV_TUPLES),
-									   list_nth(best_path->custom_private, HYBRID_PRIV_ROWS));
+									   list_nth(best_path->custom_private, HYBRID_PRIV_ROWS),
+									   list_nth(best_path->custom_private, HYBRID_PRIV_KEYCOLS));
 	cscan->custom_scan_tlist = NIL;
 	cscan->methods = &VsHybridScanMethods;
 	return &cscan->scan.plan;
