@@ -237,6 +237,17 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 				etup->vec.dim != (int) meta.dimensions)
 				Corrupt(index, "element (%u,%u) has %d dimensions, the index %u",
 						blkno, off, etup->vec.dim, meta.dimensions);
+			if (VsIndexHasKeys(index))
+			{
+				IndexTuple	keys = HnswElementKeys(index, etup);
+				Size		room = ItemIdGetLength(iid) - HNSW_ELEMENT_TUPLE_SIZE(meta.dimensions);
+
+				if (room < sizeof(IndexTupleData) || IndexTupleSize(keys) > room ||
+					IndexTupleSize(keys) < sizeof(IndexTupleData))
+					Corrupt(index, "element (%u,%u) has a key tuple of %zu bytes in %zu bytes of room",
+							blkno, off, room < sizeof(IndexTupleData) ? (Size) 0 : IndexTupleSize(keys),
+							room);
+			}
 			/*
 			 * A deleted element may sit above the entry level: vacuum moves
 			 * the entry point off deleted elements in pass 2 and frees them

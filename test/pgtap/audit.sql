@@ -156,8 +156,8 @@ CREATE TEMP TABLE opc AS
     FROM ext_member m JOIN pg_opclass c ON c.oid = m.objid JOIN pg_am am ON am.oid = c.opcmethod
    WHERE m.classid = 'pg_opclass'::regclass;
 
-SELECT is((SELECT count(*)::int FROM opc), 8,
-          'eight operator classes (btree, four vsearch_hnsw, three vsearch_ivf)');
+SELECT is((SELECT count(*)::int FROM opc), 32,
+          '32 operator classes (btree; four vector and twelve key-column vsearch_hnsw; three vector and twelve key-column vsearch_ivf)');
 
 SELECT is(ARRAY(SELECT name FROM opc WHERE NOT amvalidate(oid) ORDER BY 1),
           '{}'::text[], 'every operator class validates with amvalidate');

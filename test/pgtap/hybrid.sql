@@ -9,10 +9,10 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(59);
+SELECT plan(83);
 
 SELECT setseed(0.57);
-DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts;
+DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed;
 CREATE TABLE hy_centres AS
   SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 32))::vector(32) AS centre
     FROM generate_series(0, 49) c;
@@ -271,6 +271,48 @@ SELECT tap FROM (VALUES
   LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
                        cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
+-- key columns: the same rows in a table whose only index is a multi-column
+-- HNSW index (emb, u, cl); conditions on u and cl are tested on the values
+-- stored in the index, never through the heap
+CREATE TABLE hy_keyed AS SELECT * FROM hy_items;
+CREATE INDEX hy_keyed_idx ON hy_keyed USING vsearch_hnsw (emb vector_l2_ops, u, cl);
+ANALYZE hy_keyed;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u < 100 AND cl IN (1, 2)
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p ~ 'Index Keys: \(\((\w+\.)?u < 100\) AND \((\w+\.)?cl = ANY \(''\{1,2\}''::integer\[\]\)\)\)'),
+          'key columns: the hybrid scan tests u and cl in the index');
+SET vsearch.hybrid_strategy = index;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u < 1000
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$, true) p
+          WHERE p ~ 'Rejected by Index Keys: [1-9]')
+      AND EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u < 1000
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$, true) p
+          WHERE p LIKE '%Rejected by Filter: 0%'),
+          'key columns: traversal rejects candidates by their stored keys, none after a heap visit');
+RESET vsearch.hybrid_strategy;
+SET vsearch.hybrid = off;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u >= 1000 AND cl > 7
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
+          WHERE p ~ 'Index Cond: \(\((\w+\.)?u >= 1000\) AND \((\w+\.)?cl > 7\)\)'),
+          'key columns: without the hybrid scan they are the Index Cond of the index scan');
+RESET vsearch.hybrid;
+SELECT tap FROM (VALUES
+    ('keys: 0.01%', 'u < 1', 10),
+    ('keys: 0.1%', 'u < 10', 10),
+    ('keys: 1%', 'u < 100', 10),
+    ('keys: 10%', 'u < 1000', 10),
+    ('keys: 50%', 'u >= 5000', 10),
+    ('keys: 50% and the own cluster (1%)', 'u < 5000 AND cl = $2', 10),
+    ('keys: every other cluster', 'cl <> $2', 10),
+    ('keys: a far cluster, k 100', 'cl = ($2 + 25) % 50', 100),
+    ('keys: two clusters, IN', 'cl IN (($2 + 1) % 50, ($2 + 2) % 50)', 10),
+    ('keys and a heap filter, 1%', 'u < 1000 AND id % 10 = 0', 10)
+  ) t(l, f, k), LATERAL pg_temp.check(l, f, k, 'hy_keyed') c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
+SELECT is((SELECT unreachable FROM vsearch_hnsw_check('hy_keyed_idx')), 0::bigint,
+          'key columns: the checker passes');
+
 SELECT diag(format('%-52s short %s recall %s', label, short, round(recall::numeric, 3))) FROM hy_log;
 SELECT * FROM finish();
-DROP TABLE hy_items, hy_queries, hy_centres, hy_basis, hy_parts;
+DROP TABLE hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed;
