@@ -154,7 +154,7 @@ sub verify
 	}
 }
 
-under_load(7, 'CREATE INDEX CONCURRENTLY hnsw', sub {
+under_load(12, 'CREATE INDEX CONCURRENTLY hnsw', sub {
 	$node->safe_psql('postgres', 'CREATE INDEX CONCURRENTLY items_hnsw ON items USING vsearch_hnsw (v vector_l2_ops)');
 });
 verify('items_hnsw', 'CREATE INDEX CONCURRENTLY hnsw', 'items_hnsw');
@@ -165,7 +165,7 @@ under_load(3, 'CREATE INDEX CONCURRENTLY ivf', sub {
 verify('items_ivf', 'CREATE INDEX CONCURRENTLY ivf', 'items_hnsw', 'items_ivf');
 
 my $oid = $node->safe_psql('postgres', q{SELECT 'items_hnsw'::regclass::oid});
-under_load(7, 'REINDEX INDEX CONCURRENTLY hnsw', sub {
+under_load(12, 'REINDEX INDEX CONCURRENTLY hnsw', sub {
 	$node->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_hnsw');
 });
 isnt($node->safe_psql('postgres', q{SELECT 'items_hnsw'::regclass::oid}), $oid, 'REINDEX CONCURRENTLY hnsw: a new index took the name');
