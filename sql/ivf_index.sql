@@ -17,7 +17,7 @@ CREATE INDEX ON ivf_t USING vsearch_ivf (v) WITH (probes = 3);
 -- what the access method does not do
 CREATE INDEX ON ivf_t USING vsearch_ivf (v vector_ops);
 CREATE INDEX ON ivf_t USING vsearch_ivf (id);
-CREATE INDEX ON ivf_t USING vsearch_ivf (v, id);
+CREATE INDEX ON ivf_t USING vsearch_ivf (v, v);
 CREATE UNIQUE INDEX ON ivf_t USING vsearch_ivf (v);
 CREATE INDEX ON ivf_t USING vsearch_ivf (v) INCLUDE (id);
 

@@ -130,10 +130,52 @@ SELECT cond, k, c.*
 RESET vsearch.hybrid_strategy;
 RESET enable_seqscan;
 
+-- the same through a vsearch_ivf index (every list probed, so the order is
+-- exact and the answers must equal exact search)
+DROP INDEX keys_hnsw;
+CREATE INDEX keys_ivf ON keys_t USING vsearch_ivf (emb vector_l2_ops, tenant, lang, ts, price, flag, u)
+  WITH (lists = 8);
+SELECT vsearch_ivf_check('keys_ivf');
+SET vsearch.probes = 8;
+SET vsearch.hybrid = off;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF)
+SELECT id FROM keys_t WHERE tenant = 3 AND lang = 'en' ORDER BY emb <-> '[0.1,0.2,0.3]' LIMIT 5;
+RESET enable_seqscan;
+SELECT cond, k, c.*
+  FROM (VALUES
+    ('tenant = 3 AND lang = ''en''', '[0.1,0.2,0.3]', 5),
+    ('tenant = 2::bigint', '[0.1,0.2,0.3]', 5),
+    ('ts < date ''2026-01-05''', '[0.1,0.2,0.3]', 5),
+    ('price > 20.5 AND flag = true', '[0.1,0.2,0.3]', 5),
+    ('u = ''00000000-0000-0000-0000-000000000003''', '[0.1,0.2,0.3]', 5),
+    ('tenant = 0', '[0.5,0.5,0.5]', 200),
+    ('tenant = NULL::int', '[0.1,0.2,0.3]', 5),
+    ('tenant = 9 AND lang = ''nl''', '[0,0,0]', 20)
+  ) v(cond, q, k), LATERAL keys_compare(cond, q::vector, k) c;
+RESET vsearch.hybrid;
+SET vsearch.hybrid_strategy = index;
+SELECT cond, k, c.*
+  FROM (VALUES
+    ('tenant = 3 AND lang IN (''en'', ''fr'') AND id > 10', '[0.1,0.2,0.3]', 5),
+    ('tenant = ANY (''{}''::int[])', '[0.1,0.2,0.3]', 5)
+  ) v(cond, q, k), LATERAL keys_compare(cond, q::vector, k) c;
+RESET vsearch.hybrid_strategy;
+RESET vsearch.probes;
+INSERT INTO keys_t
+SELECT 3000 + i, 11, 'it', now(), 0, false, NULL, ARRAY[i, -i, i]::vector
+  FROM generate_series(1, 5) i;
+DELETE FROM keys_t WHERE tenant = 11 AND id < 3003;
+VACUUM keys_t;
+SELECT array_agg(id) FROM (SELECT id FROM keys_t WHERE tenant = 11 AND lang = 'it'
+                            ORDER BY emb <-> '[0,0,0]' LIMIT 5) s;
+SELECT vsearch_ivf_check('keys_ivf');
+
 -- what is refused
 CREATE INDEX ON keys_t USING vsearch_hnsw (tenant, emb);
 CREATE INDEX ON keys_t USING vsearch_hnsw (emb, emb);
 CREATE INDEX ON keys_t USING vsearch_hnsw (emb, id, emb);
+CREATE INDEX ON keys_t USING vsearch_ivf (emb, tenant, emb);
 CREATE TABLE keys_wide (id int, note text, emb vector(2000));
 -- 224 characters that do not compress
 INSERT INTO keys_wide
@@ -147,6 +189,11 @@ INSERT INTO keys_wide
 SELECT 2, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 7) g),
        array_fill(2, ARRAY[2000])::vector;
 SELECT count(*) FROM keys_wide;
+DROP INDEX keys_wide_idx;
+CREATE INDEX ON keys_wide USING vsearch_ivf (emb, note) WITH (lists = 1);
+INSERT INTO keys_wide
+SELECT 3, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 7) g),
+       array_fill(3, ARRAY[2000])::vector;
 DROP TABLE keys_wide;
 
 DROP FUNCTION keys_compare;

@@ -22,6 +22,7 @@
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "common/pg_prng.h"
+#include "common/vskeys.h"
 #include "distance/distance.h"
 #include "ivf/ivf_page.h"
 #include "nodes/execnodes.h"
@@ -129,6 +130,8 @@ extern int	IvfEffectiveProbes(int nlists);
 extern int	IvfColumnDims(Relation index);
 extern void IvfCheckIndexDims(int dims);
 extern bool IvfPrepareVector(int metric, const float *in, int dims, float *out);
+extern IvfListTuple IvfFormListTuple(Relation index, int dims, ItemPointer heaptid,
+									 const float *x, IndexTuple keys, Size *size);
 extern void IvfInitPage(Page page, uint16 flags);
 extern void IvfInitMetaPage(Page page, int dims, int metric, int requestedLists);
 extern void IvfCheckMetaPage(Relation index, Page page);

@@ -20,6 +20,7 @@
 #ifndef VSEARCH_IVF_PAGE_H
 #define VSEARCH_IVF_PAGE_H
 
+#include "access/itup.h"
 #include "storage/block.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
@@ -113,7 +114,9 @@ typedef IvfCentroidTupleData *IvfCentroidTuple;
 
 /*
  * One indexed row, an item on a list page: the heap TID and the vector
- * (normalised under cosine).
+ * (normalised under cosine).  An index with key columns after its vector
+ * column (common/vskeys.h) appends the key tuple, an IndexTuple, at
+ * MAXALIGN(IVF_LIST_TUPLE_SIZE(dims)); the item's length covers it.
  */
 typedef struct IvfListTupleData
 {
@@ -126,6 +129,10 @@ typedef IvfListTupleData *IvfListTuple;
 
 #define IVF_LIST_TUPLE_SIZE(dims) \
 	(offsetof(IvfListTupleData, x) + sizeof(float) * (Size) (dims))
+
+/* The key tuple of a list tuple of an index with key columns. */
+#define IVF_LIST_TUPLE_KEYS(lt, dims) \
+	((IndexTuple) ((char *) (lt) + MAXALIGN(IVF_LIST_TUPLE_SIZE(dims))))
 
 /*
  * Most dimensions an index supports: one list tuple and one centroid tuple

@@ -181,7 +181,8 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /*
  * AssignCallback is the second pass's IndexBuildCallback: the row goes to
- * the tuplesort with the number of its nearest list.
+ * the tuplesort with the number of its nearest list (and, when the index
+ * has key columns, its key tuple as a bytea).
  */
 static void
 AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -208,6 +209,21 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		slot->tts_isnull[1] = false;
 		slot->tts_values[2] = PointerGetDatum(bs->vec);
 		slot->tts_isnull[2] = false;
+		slot->tts_isnull[3] = true;
+		if (VsIndexHasKeys(index))
+		{
+			IndexTuple	keys = VsKeysForm(index, values, isnull);
+			Size		ksize;
+			bytea	   *b;
+
+			/* too big for a page: the error now, not after the sort */
+			pfree(IvfFormListTuple(index, bs->dims, tid, bs->vec->x, keys, &ksize));
+			b = palloc(VARHDRSZ + IndexTupleSize(keys));
+			SET_VARSIZE(b, VARHDRSZ + IndexTupleSize(keys));
+			memcpy(VARDATA(b), keys, IndexTupleSize(keys));
+			slot->tts_values[3] = PointerGetDatum(b);
+			slot->tts_isnull[3] = false;
+		}
 		ExecStoreVirtualTuple(slot);
 		tuplesort_puttupleslot(bs->sort, slot);
 		bs->assigned += 1;
@@ -255,8 +271,9 @@ ChainAppend(Relation index, Buffer *buf, Item item, Size itemsz, uint16 flags)
 static void
 LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 {
-	Size		itemsz = IVF_LIST_TUPLE_SIZE(bs->dims);
-	IvfListTuple item = palloc0(itemsz);
+	Size		itemsz;
+	IvfListTuple item;
+	char	   *keybuf = palloc(BLCKSZ);	/* MAXALIGNed copy of a key tuple */
 	int			list = -1;
 	Buffer		buf = InvalidBuffer;
 	Page		page = NULL;
@@ -294,12 +311,21 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 		{
 			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(bs->readSlot, 2, &isnull));
 			Vector	   *v = DatumGetVector(slot_getattr(bs->readSlot, 3, &isnull));
+			Datum		k = slot_getattr(bs->readSlot, 4, &isnull);
+			IndexTuple	keys = NULL;
 
-			item->heaptid = *tid;
-			memcpy(item->x, v->x, sizeof(float) * (Size) bs->dims);
+			if (!isnull)
+			{
+				bytea	   *b = DatumGetByteaPP(k);
+
+				memcpy(keybuf, VARDATA_ANY(b), Min(VARSIZE_ANY_EXHDR(b), BLCKSZ));
+				keys = (IndexTuple) keybuf;
+			}
+			item = IvfFormListTuple(bs->index, bs->dims, tid, v->x, keys, &itemsz);
 		}
 		if (ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_LIST))
 			lastPages[list] = BufferGetBlockNumber(buf);
+		pfree(item);
 		page = BufferGetPage(buf);
 		done += 1;
 		if (((int64) done & 1023) == 0)
@@ -311,7 +337,7 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 		UnlockReleaseBuffer(buf);
 	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
-	pfree(item);
+	pfree(keybuf);
 }
 
 /*
@@ -463,7 +489,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (bs.nlists > 0)
 	{
-		TupleDesc	desc = CreateTemplateTupleDesc(3);
+		TupleDesc	desc = CreateTemplateTupleDesc(4);
 		AttrNumber	sortCol = 1;
 		Oid			sortOp = Int4LessOperator;
 		Oid			sortColl = InvalidOid;
@@ -475,6 +501,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
 		TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
 		TupleDescInitEntry(desc, 3, "vector", TupleDescAttr(RelationGetDescr(index), 0)->atttypid, -1, 0);
+		TupleDescInitEntry(desc, 4, "keys", BYTEAOID, -1, 0);
 		bs.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
 		bs.readSlot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 

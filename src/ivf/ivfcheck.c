@@ -138,10 +138,18 @@ CheckList(CheckState *cs, int list, BlockNumber start, BlockNumber insertPage)
 
 			if (!ItemIdIsNormal(iid))
 				Corrupt(cs, "Item %u on block %u of list %d is not a normal item.", off, blkno, list);
-			if (ItemIdGetLength(iid) != itemsz)
+			if (VsIndexHasKeys(cs->index) ?
+				ItemIdGetLength(iid) < MAXALIGN(itemsz) + sizeof(IndexTupleData) :
+				ItemIdGetLength(iid) != itemsz)
 				Corrupt(cs, "Item %u on block %u of list %d has %u bytes, expected %zu for %d dimensions.",
 						off, blkno, list, ItemIdGetLength(iid), itemsz, cs->dims);
 			lt = (IvfListTuple) PageGetItem(page, iid);
+			if (VsIndexHasKeys(cs->index) &&
+				IndexTupleSize(IVF_LIST_TUPLE_KEYS(lt, cs->dims)) !=
+				ItemIdGetLength(iid) - MAXALIGN(itemsz))
+				Corrupt(cs, "Item %u on block %u of list %d has a key tuple of %zu bytes in %zu bytes.",
+						off, blkno, list, IndexTupleSize(IVF_LIST_TUPLE_KEYS(lt, cs->dims)),
+						(Size) (ItemIdGetLength(iid) - MAXALIGN(itemsz)));
 			if (!ItemPointerIsValid(&lt->heaptid) ||
 				ItemPointerGetOffsetNumberNoCheck(&lt->heaptid) == InvalidOffsetNumber)
 				Corrupt(cs, "Item %u on block %u of list %d has an invalid heap TID.", off, blkno, list);

@@ -30,6 +30,8 @@
 /*
  * ivfcostestimate fills in the planner's cost estimate for an index path.
  * Reads the index's metapage and centroids through the backend's cache.
+ * Conditions on key columns lengthen the search instead of shortening it:
+ * the first rows need about 1/selectivity as many lists.
  */
 void
 ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -78,6 +80,9 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	 * sort are weighed alike.
 	 */
 	ratio = nlists > 0 ? (double) IvfEffectiveProbes(nlists) / nlists : 1.0;
+	/* conditions on key columns: about 1/selectivity as many lists to read */
+	if (path->indexclauses != NIL)
+		ratio = Min(1.0, ratio / Max(costs.indexSelectivity, 1.0 / costs.numIndexTuples));
 	distCost = cpu_operator_cost;
 	centroidCost = (double) nlists * distCost;
 	pageCost = path->indexinfo->pages * seq_page_cost;

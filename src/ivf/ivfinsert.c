@@ -26,14 +26,15 @@
 #include "utils/rel.h"
 
 /*
- * CreateFirstList gives an index without lists its list 0, with x (dims
- * floats, prepared) as centroid and the row as its only member.  Returns
+ * CreateFirstList gives an index without lists its list 0, with lt's
+ * vector (dims floats, prepared) as centroid and the row lt (lsz bytes) as
+ * its only member.  Returns
  * false, changing nothing, if another backend created the list first.
  * Sets the metapage's dims if it was unknown.  Locks the metapage
  * exclusively, then two new pages; one WAL record.
  */
 static bool
-CreateFirstList(Relation index, int dims, const float *x, ItemPointer heaptid)
+CreateFirstList(Relation index, int dims, IvfListTuple lt, Size lsz)
 {
 	Buffer		metabuf = ReadBuffer(index, IVF_METAPAGE_BLKNO);
 	Buffer		cbuf,
@@ -44,9 +45,7 @@ CreateFirstList(Relation index, int dims, const float *x, ItemPointer heaptid)
 				lpage;
 	IvfMetaPage meta;
 	IvfCentroidTuple ct;
-	IvfListTuple lt;
 	Size		csz = IVF_CENTROID_TUPLE_SIZE(dims);
-	Size		lsz = IVF_LIST_TUPLE_SIZE(dims);
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	IvfCheckMetaPage(index, BufferGetPage(metabuf));
@@ -66,10 +65,7 @@ CreateFirstList(Relation index, int dims, const float *x, ItemPointer heaptid)
 
 	ct = palloc0(csz);
 	ct->startPage = ct->insertPage = BufferGetBlockNumber(lbuf);
-	memcpy(ct->x, x, sizeof(float) * (Size) dims);
-	lt = palloc0(lsz);
-	lt->heaptid = *heaptid;
-	memcpy(lt->x, x, sizeof(float) * (Size) dims);
+	memcpy(ct->x, lt->x, sizeof(float) * (Size) dims);
 
 	state = GenericXLogStart(index);
 	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
@@ -91,7 +87,6 @@ CreateFirstList(Relation index, int dims, const float *x, ItemPointer heaptid)
 	UnlockReleaseBuffer(lbuf);
 	UnlockReleaseBuffer(metabuf);
 	pfree(ct);
-	pfree(lt);
 	return true;
 }
 
@@ -226,11 +221,15 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ItemPointerData ctid;
 	Size		itemsz;
 	IvfListTuple item;
+	IndexTuple	keys;
+	float	   *x;
 
 	if (isnull[0])
 		return false;
 	v = DatumGetVector(values[0]);
 	IvfCheckIndexDims(v->dim);
+	keys = VsKeysForm(index, values, isnull);
+	x = palloc(sizeof(float) * (Size) v->dim);
 
 	for (;;)
 	{
@@ -242,14 +241,12 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("expected %d dimensions, not %d", dims, v->dim)));
 		dims = v->dim;
-		itemsz = IVF_LIST_TUPLE_SIZE(dims);
-		item = palloc0(itemsz);
-		item->heaptid = *heap_tid;
-		if (!IvfPrepareVector(metric, v->x, dims, item->x))
+		if (!IvfPrepareVector(metric, v->x, dims, x))
 			return false;
+		item = IvfFormListTuple(index, dims, heap_tid, x, keys, &itemsz);
 		if (cache->nlists > 0)
 			break;
-		if (CreateFirstList(index, dims, item->x, heap_tid))
+		if (CreateFirstList(index, dims, item, itemsz))
 			return false;
 		/* someone else created list 0: reload and insert normally */
 		pfree(item);
@@ -259,5 +256,6 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctid = cache->centroidTids[list];
 	AppendToList(index, &ctid, (Item) item, itemsz);
 	pfree(item);
+	pfree(x);
 	return false;
 }

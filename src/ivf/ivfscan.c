@@ -16,6 +16,8 @@
  * one at a time, and their rows copied out: no pin is held between calls.
  * With an MVCC snapshot that is safe even when vacuum removes a returned
  * TID and the heap reuses it: the new tuple is invisible to the snapshot.
+ * Conditions on key columns arrive as scan keys and are tested on each
+ * row's stored key values before its distance is computed.
  *
  * IDENTIFICATION
  *	  src/ivf/ivfscan.c
@@ -27,6 +29,7 @@
 #include <math.h>
 
 #include "access/relscan.h"
+#include "common/vshint.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -57,6 +60,7 @@ typedef struct IvfScanOpaqueData
 	BlockNumber *listOrder;		/* start pages, nearest list first */
 	int			batchStart;		/* current batch: listOrder[batchStart..batchEnd) */
 	int			batchEnd;
+	VsKeyFilter *filter;		/* scan keys on key columns, or NULL */
 
 	/* the current pass */
 	IvfScanItem *items;			/* unordered or a max-heap while collecting,
@@ -193,9 +197,16 @@ ReadBatch(IndexScanDesc scan)
 				IvfListTuple lt;
 				IvfScanItem it;
 
-				if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) != itemsz)
+				if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < itemsz)
 					continue;
 				lt = (IvfListTuple) PageGetItem(page, iid);
+				/* a row whose key values fail costs no distance */
+				if (so->filter &&
+					!VsKeyFilterMatch(so->filter, IVF_LIST_TUPLE_KEYS(lt, so->dims)))
+				{
+					VsScanKeyRejected++;
+					continue;
+				}
 				it.dist = IvfDistance(so->metric, so->query, lt->x, so->dims);
 				it.tid = lt->heaptid;
 				if (so->haveLast && ItemCmp(&it, &so->last) <= 0)
@@ -314,8 +325,9 @@ ivfbeginscan(Relation index, int nkeys, int norderbys)
 }
 
 /*
- * ivfrescan restarts the scan with new ORDER BY keys; frees the previous
- * run's state.
+ * ivfrescan restarts the scan with new ORDER BY keys and scan keys (on
+ * key columns, tested on stored values: common/vskeys.h); frees the
+ * previous run's state.
  */
 void
 ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
@@ -332,6 +344,16 @@ ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+		bool		never;
+
+		so->filter = VsKeyFilterCreate(scan->indexRelation, scan->keyData,
+									   scan->numberOfKeys, &never);
+		if (never)
+			so->finished = true;
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /*
