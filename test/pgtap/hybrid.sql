@@ -9,10 +9,10 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(83);
+SELECT plan(91);
 
 SELECT setseed(0.57);
-DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed;
+DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf;
 CREATE TABLE hy_centres AS
   SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 32))::vector(32) AS centre
     FROM generate_series(0, 49) c;
@@ -312,7 +312,18 @@ SELECT tap FROM (VALUES
                        cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 SELECT is((SELECT unreachable FROM vsearch_hnsw_check('hy_keyed_idx')), 0::bigint,
           'key columns: the checker passes');
+CREATE TABLE hy_keyed_ivf AS SELECT * FROM hy_items;
+CREATE INDEX hy_keyed_ivf_idx ON hy_keyed_ivf USING vsearch_ivf (emb vector_l2_ops, u, cl) WITH (lists = 40);
+ANALYZE hy_keyed_ivf;
+SELECT tap FROM (VALUES
+    ('keys, IVF: 0.1%', 'u < 10', 10),
+    ('keys, IVF: 10%', 'u < 1000', 10),
+    ('keys, IVF: a far cluster', 'cl = ($2 + 25) % 50', 10),
+    ('keys, IVF: every other cluster, k 100', 'cl <> $2', 100)
+  ) t(l, f, k), LATERAL pg_temp.check(l, f, k, 'hy_keyed_ivf') c,
+  LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
+                       cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
 SELECT diag(format('%-52s short %s recall %s', label, short, round(recall::numeric, 3))) FROM hy_log;
 SELECT * FROM finish();
-DROP TABLE hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed;
+DROP TABLE hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf;
