@@ -87,6 +87,21 @@ sub under_load
 	return $result;
 }
 
+# load_seconds MIN CREATE: seconds of write load for a concurrent build
+# like CREATE: at least MIN, and four times what CREATE (a plain build of
+# the same index, dropped again) takes on this machine plus 2 s, so that
+# a slow or busy machine still runs the whole concurrent build (two table
+# scans and the validation pass) inside the load.
+sub load_seconds
+{
+	my ($min, $create) = @_;
+	my $t0 = time();
+	$node->safe_psql('postgres', "$create; DROP INDEX calibrate_idx;");
+	my $t = time() - $t0;
+	my $seconds = int(4 * $t + 2.5);
+	return $seconds > $min ? $seconds : $min;
+}
+
 # index_state INDEX: "valid ready" for a usable index.
 sub index_state
 {
@@ -154,25 +169,29 @@ sub verify
 	}
 }
 
-under_load(12, 'CREATE INDEX CONCURRENTLY hnsw', sub {
+my $hnsw_load = load_seconds(7, 'CREATE INDEX calibrate_idx ON items USING vsearch_hnsw (v vector_l2_ops)');
+under_load($hnsw_load, 'CREATE INDEX CONCURRENTLY hnsw', sub {
 	$node->safe_psql('postgres', 'CREATE INDEX CONCURRENTLY items_hnsw ON items USING vsearch_hnsw (v vector_l2_ops)');
 });
 verify('items_hnsw', 'CREATE INDEX CONCURRENTLY hnsw', 'items_hnsw');
 
-under_load(3, 'CREATE INDEX CONCURRENTLY ivf', sub {
+my $ivf_load = load_seconds(3, 'CREATE INDEX calibrate_idx ON items USING vsearch_ivf (v vector_cosine_ops) WITH (lists = 50)');
+under_load($ivf_load, 'CREATE INDEX CONCURRENTLY ivf', sub {
 	$node->safe_psql('postgres', 'CREATE INDEX CONCURRENTLY items_ivf ON items USING vsearch_ivf (v vector_cosine_ops) WITH (lists = 50)');
 });
 verify('items_ivf', 'CREATE INDEX CONCURRENTLY ivf', 'items_hnsw', 'items_ivf');
 
 my $oid = $node->safe_psql('postgres', q{SELECT 'items_hnsw'::regclass::oid});
-under_load(12, 'REINDEX INDEX CONCURRENTLY hnsw', sub {
+# the table has grown: calibrate again
+$hnsw_load = load_seconds(7, 'CREATE INDEX calibrate_idx ON items USING vsearch_hnsw (v vector_l2_ops)');
+under_load($hnsw_load, 'REINDEX INDEX CONCURRENTLY hnsw', sub {
 	$node->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_hnsw');
 });
 isnt($node->safe_psql('postgres', q{SELECT 'items_hnsw'::regclass::oid}), $oid, 'REINDEX CONCURRENTLY hnsw: a new index took the name');
 verify('items_hnsw', 'REINDEX INDEX CONCURRENTLY hnsw', 'items_hnsw', 'items_ivf');
 
 $oid = $node->safe_psql('postgres', q{SELECT 'items_ivf'::regclass::oid});
-under_load(3, 'REINDEX INDEX CONCURRENTLY ivf', sub {
+under_load($ivf_load, 'REINDEX INDEX CONCURRENTLY ivf', sub {
 	$node->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_ivf');
 });
 isnt($node->safe_psql('postgres', q{SELECT 'items_ivf'::regclass::oid}), $oid, 'REINDEX CONCURRENTLY ivf: a new index took the name');
