@@ -76,3 +76,9 @@ bench:
 .PHONY: soak
 soak:
 	scripts/soak
+
+# Random SQL over vsearch's functions for longer than CI's 60 s (scripts/sqlsmith):
+# e.g. make sqlsmith VSEARCH_SQLSMITH_SECONDS=3600
+.PHONY: sqlsmith
+sqlsmith:
+	scripts/sqlsmith
