@@ -82,3 +82,9 @@ soak:
 .PHONY: sqlsmith
 sqlsmith:
 	scripts/sqlsmith
+
+# Static analysis of src/ with scan-build and cppcheck (scripts/analyze); fails on
+# any finding.
+.PHONY: analyze
+analyze:
+	scripts/analyze
