@@ -69,6 +69,11 @@ CREATE INDEX items_ivf_ip ON items USING vsearch_ivf (emb vector_ip_ops)
 	WITH (lists = 4);
 CREATE INDEX items_ivf_l2 ON items USING vsearch_ivf (emb vector_l2_ops)
 	WITH (lists = 8);
+-- key columns: the scans test the filter on the index tuples
+CREATE INDEX items_hnsw_keys ON items USING vsearch_hnsw (emb vector_l2_ops, tenant, note)
+	WITH (m = 6);
+CREATE INDEX items_ivf_keys ON items USING vsearch_ivf (emb vector_cosine_ops, tenant)
+	WITH (lists = 3);
 CREATE INDEX items_tenant ON items (tenant);
 CREATE INDEX items_btree_emb ON items (emb);
 
@@ -114,7 +119,7 @@ CREATE INDEX scratch_hnsw_norm ON scratch USING vsearch_hnsw ((l2_normalize(v)::
 UPDATE items SET rel = (ARRAY['items_hnsw_l2', 'items_hnsw_cos', 'items_hnsw_l1',
 		'items_ivf_ip', 'items_ivf_l2', 'items_tenant', 'items', 'empty_hnsw',
 		'empty_ivf', 'scratch_hnsw_norm', 'items_pkey', 'items_btree_emb',
-		'pg_class'])[1 + id % 13]::regclass;
+		'pg_class', 'items_hnsw_keys', 'items_ivf_keys'])[1 + id % 15]::regclass;
 CREATE TABLE settings (name text, value text);
 INSERT INTO settings VALUES
 	('vsearch.ef_search', '1'), ('vsearch.ef_search', '1000'),
@@ -146,7 +151,7 @@ CREATE FUNCTION knn_hybrid(q vector, k int, t int) RETURNS int
 	AS $$ SELECT min(id) FROM (SELECT id FROM items WHERE tenant = t ORDER BY emb <-> q LIMIT k) s $$;
 CREATE FUNCTION knn_hybrid_offset(q vector, k int, o int, t int) RETURNS int
 	LANGUAGE sql STABLE
-	AS $$ SELECT min(id) FROM (SELECT id FROM items WHERE tenant <= t AND id % 3 = 0
+	AS $$ SELECT min(id) FROM (SELECT id FROM items WHERE tenant <= t AND note IS NOT NULL
 										 ORDER BY emb <=> q LIMIT k OFFSET o) s $$;
 CREATE FUNCTION knn_empty(q vector, k int) RETURNS int
 	LANGUAGE sql STABLE SET enable_seqscan = off
