@@ -589,8 +589,9 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 									   makeFloat(psprintf("%.0f", rel->tuples)),
 									   makeFloat(psprintf("%.0f", rel->rows)),
 									   keycols);
+	/* (cppcheck: list_make4's cells have no side effects to order) */
 	cpath->custom_private = lappend(cpath->custom_private,
-									list_make4(order.dist, order.query,
+									list_make4(order.dist, order.query, /* cppcheck-suppress unknownEvaluationOrder */
 											   threshold ? list_make1(threshold) : NIL,
 											   keyquals));
 	cpath->methods = &HybridPathMethods;
