@@ -76,3 +76,15 @@ bench:
 .PHONY: soak
 soak:
 	scripts/soak
+
+# Random SQL over vsearch's functions for longer than CI's 60 s (scripts/sqlsmith):
+# e.g. make sqlsmith VSEARCH_SQLSMITH_SECONDS=3600
+.PHONY: sqlsmith
+sqlsmith:
+	scripts/sqlsmith
+
+# Static analysis of src/ with scan-build and cppcheck (scripts/analyze); fails on
+# any finding.
+.PHONY: analyze
+analyze:
+	scripts/analyze

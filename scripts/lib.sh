@@ -34,6 +34,9 @@ VS_PACKAGES=(
 	dataset-fashion-mnist
 	clang
 	libclang-rt-14-dev
+	sqlsmith
+	clang-tools
+	cppcheck
 )
 
 # runuser, useradd and friends live in sbin, which a normal user's PATH may lack.

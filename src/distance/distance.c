@@ -214,8 +214,9 @@ vs_kernels(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 
+	/* the first call sets up the context; every call, the first too, fetches it */
 	if (SRF_IS_FIRSTCALL())
-		funcctx = SRF_FIRSTCALL_INIT();
+		(void) SRF_FIRSTCALL_INIT();
 	funcctx = SRF_PERCALL_SETUP();
 	if (funcctx->call_cntr < (uint64) available_count)
 	{

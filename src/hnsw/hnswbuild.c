@@ -585,6 +585,7 @@ typedef struct Layout
 static void
 LayoutNewPage(Layout *l)
 {
+	/* cppcheck-suppress ctuuninitvar ; callers set blkno; the rest is written here */
 	l->blkno++;
 	l->nextoff = FirstOffsetNumber;
 	l->free = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData));

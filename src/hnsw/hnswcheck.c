@@ -9,7 +9,8 @@
  * neighbour slots pointing at live elements of a high enough level, no
  * self or duplicate links, no live element linking to a deleted one, a
  * valid entry point at the top level, and every heap row visible to the
- * current snapshot (with a value the index holds) present in some element.
+ * current snapshot (with a value the index holds and, for a partial index,
+ * satisfying its predicate) present in some element.
  * The first problem raises ERRCODE_INDEX_CORRUPTED; otherwise it returns
  * counts, among them the live elements the layer-0 graph does not reach
  * from the entry point (scans still return those, through their final
@@ -382,7 +383,12 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 		TableScanDesc scan;
 		TupleTableSlot *slot = table_slot_create(heap, NULL);
 		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		EState	   *estate = CreateExecutorState();
+		ExprContext *econtext = GetPerTupleExprContext(estate);
+		/* NULL unless a partial index: its rows outside the predicate are not indexed */
+		ExprState  *predicate = ExecPrepareQual(RelationGetIndexPredicate(index), estate);
 
+		econtext->ecxt_scantuple = slot;
 		HnswInitMetric(index, &metric);
 		scan = table_beginscan(heap, snapshot, 0, NULL);
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -399,6 +405,12 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 			value = slot_getattr(slot, attno, &isnull);
 			if (isnull)
 				continue;
+			if (predicate != NULL)
+			{
+				ResetExprContext(econtext);
+				if (!ExecQual(predicate, econtext))
+					continue;
+			}
 			if (metric.normproc != NULL &&
 				HnswPrepareVector(&metric, value, 0) == NULL)
 				continue;
@@ -411,6 +423,7 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 		table_endscan(scan);
 		UnregisterSnapshot(snapshot);
 		ExecDropSingleTupleTableSlot(slot);
+		FreeExecutorState(estate);
 	}
 	else
 		live = -1;				/* expression index: not checked */

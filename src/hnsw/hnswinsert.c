@@ -339,8 +339,12 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 				ntup->tids[start + freeslot] = *newtid;
 				done = true;
 			}
+			/*
+			 * (cppcheck takes now[] for uninitialized: with nnow == ncur the
+			 * loop above has filled the ncur slots memcmp reads.)
+			 */
 			else if (full && nnow == ncur &&
-					 memcmp(now, current, sizeof(ItemPointerData) * ncur) == 0)
+					 memcmp(now, current, sizeof(ItemPointerData) * ncur) == 0) /* cppcheck-suppress uninitvar */
 			{
 				for (int i = 0; i < cap; i++)
 				{
@@ -516,6 +520,7 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 	}
 
 	/* an exact duplicate joins an equal element that has room */
+	/* cppcheck-suppress uninitvar ; layers[0] is set whenever nlayer[0] > 0 */
 	for (int i = 0; i < nlayer[0] && layers[0][i].dist == layers[0][0].dist; i++)
 	{
 		ItemPointerData ctid;

@@ -326,7 +326,6 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 		if (ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_LIST))
 			lastPages[list] = BufferGetBlockNumber(buf);
 		pfree(item);
-		page = BufferGetPage(buf);
 		done += 1;
 		if (((int64) done & 1023) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
@@ -361,7 +360,6 @@ WriteCentroids(IvfBuildState *bs, const BlockNumber *startPages, const BlockNumb
 		item->insertPage = lastPages[i];
 		memcpy(item->x, bs->centroids + (Size) i * bs->dims, sizeof(float) * (Size) bs->dims);
 		ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_CENTROID);
-		page = BufferGetPage(buf);
 	}
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);

@@ -431,6 +431,7 @@ IvfGetCache(Relation index)
 	p = MemoryContextAllocHuge(index->rd_indexcxt, sz);
 	cache = (IvfCache *) p;
 	p += MAXALIGN(sizeof(IvfCache));
+	/* cppcheck-suppress invalidPointerCast ; p points into a MAXALIGNed block */
 	cache->centroids = (float *) p;
 	p += MAXALIGN((Size) nlists * dims * sizeof(float));
 	cache->startPages = (BlockNumber *) p;

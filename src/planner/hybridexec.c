@@ -243,8 +243,13 @@ InitKeys(HybridScanState *hs, CustomScan *cscan)
 	hs->keyexprs = keyquals;
 	if (keyquals == NIL)
 		return;
+	/*
+	 * (cppcheck does not see that forboth's loop condition tests lq and lc
+	 * for NULL before the body runs.)
+	 */
 	forboth(lq, keyquals, lc, keycols)
 	{
+		/* cppcheck-suppress nullPointerRedundantCheck ; see above */
 		Expr	   *q = copyObject(lfirst(lq));
 		List	   *args = IsA(q, OpExpr) ? ((OpExpr *) q)->args : ((ScalarArrayOpExpr *) q)->args;
 		Expr	   *left = linitial(args);
@@ -256,6 +261,7 @@ InitKeys(HybridScanState *hs, CustomScan *cscan)
 			elog(ERROR, "key qual of hybrid scan has no column on the left");
 		var = (Var *) left;
 		var->varno = INDEX_VAR;
+		/* cppcheck-suppress nullPointerRedundantCheck ; see above forboth */
 		var->varattno = lfirst_int(lc);
 		indexquals = lappend(indexquals, q);
 	}

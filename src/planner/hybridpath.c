@@ -583,13 +583,15 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	cpath->path.pathkeys = root->query_pathkeys;
 	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 	cpath->custom_paths = bitmap ? list_make1(bitmap) : NIL;
+	/* cppcheck-suppress unknownEvaluationOrder ; the nodes are independent */
 	cpath->custom_private = list_make5(makeInteger((int) index->indexoid),
 									   makeInteger(flags),
 									   makeFloat(psprintf("%.0f", rel->tuples)),
 									   makeFloat(psprintf("%.0f", rel->rows)),
 									   keycols);
+	/* (cppcheck: list_make4's cells have no side effects to order) */
 	cpath->custom_private = lappend(cpath->custom_private,
-									list_make4(order.dist, order.query,
+									list_make4(order.dist, order.query, /* cppcheck-suppress unknownEvaluationOrder */
 											   threshold ? list_make1(threshold) : NIL,
 											   keyquals));
 	cpath->methods = &HybridPathMethods;
@@ -638,11 +640,13 @@ HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 	cscan->scan.scanrelid = rel->relid;
 	cscan->flags = best_path->flags;
 	cscan->custom_plans = bitmap ? list_make1(bitmap) : NIL;
+	/* cppcheck-suppress unknownEvaluationOrder ; list_makeN's cells, no side effects */
 	cscan->custom_exprs = list_make5(linitial(exprs), lsecond(exprs),
 									 root->parse->limitCount, root->parse->limitOffset,
 									 quals);
 	cscan->custom_exprs = lappend(cscan->custom_exprs, lthird(exprs));
 	cscan->custom_exprs = lappend(cscan->custom_exprs, lfourth(exprs));
+	/* cppcheck-suppress unknownEvaluationOrder ; the nodes are independent */
 	cscan->custom_private = list_make5(list_nth(best_path->custom_private, HYBRID_PRIV_INDEX),
 									   makeInteger(flags),
 									   list_nth(best_path->custom_private, HYBRID_PRIV_TUPLES),

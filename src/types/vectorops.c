@@ -426,6 +426,7 @@ StateValues(ArrayType *state, int *nelems)
 				 errmsg("invalid vector aggregate state"),
 				 errdetail("The state must be a one-dimensional double precision array without NULLs: {count, sum1, sum2, ...}.")));
 	*nelems = ARR_DIMS(state)[0];
+	/* cppcheck-suppress invalidPointerCast ; array data of float8, double aligned */
 	s = (double *) ARR_DATA_PTR(state);
 	if (!(s[0] >= 0.0) || s[0] != floor(s[0]) || isinf(s[0]))
 		ereport(ERROR,
