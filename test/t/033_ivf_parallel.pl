@@ -9,7 +9,8 @@
 # sample, they have the same size and answer every query identically
 # (identical lists).  Parallel CREATE INDEX CONCURRENTLY, REINDEX INDEX
 # CONCURRENTLY and a build on an unlogged table run workers and give the
-# same answers.  A parallel build cancelled while its workers scan stops
+# same answers, and so does a parallel build with a key column.  A
+# parallel build cancelled while its workers scan stops
 # with the cancel error, its workers exit, and no index is left; SIGKILL
 # of a worker makes the postmaster reinitialise, after which no index is
 # left and the build retried succeeds.  pg_checksums --check ends the
@@ -137,6 +138,12 @@ is(check('concurrently', 't_idx'), $serial, 'concurrently: the serial build\'s a
 $err = build('reindex concurrently', 2, 'REINDEX INDEX CONCURRENTLY t_idx');
 launched('reindex concurrently', $err, 2);
 is(check('reindex concurrently', 't_idx'), $serial, 'reindex concurrently: the serial build\'s answers');
+$node->safe_psql('postgres', 'DROP INDEX t_idx');
+
+# a key column: the participants form the key tuples
+$err = build('key column', 2, "CREATE INDEX t_idx ON t USING vsearch_ivf (v vector_l2_ops, id) WITH (lists = $lists)");
+launched('key column', $err, 2);
+is(check('key column', 't_idx'), $serial, 'key column: the serial build\'s answers');
 $node->safe_psql('postgres', 'DROP INDEX t_idx');
 
 # an unlogged table
