@@ -14,6 +14,16 @@
  * Layout: block 0 metapage, then the lists in list order, then the
  * centroid pages.
  *
+ * Parallel build: only the second pass, which costs a distance to every
+ * centroid for every row, runs in parallel.  The leader samples and trains
+ * alone (so a parallel build has the serial build's centroids, and every
+ * row goes to the same list), puts the centroids in a DSM segment and
+ * launches workers (plan_create_index_workers; PostgreSQL 15 has no
+ * amcanbuildparallel, so ambuild runs its own parallel context, as
+ * nbtsort.c does).  Leader and workers scan the heap in parallel, each
+ * feeding its own share of a parallel tuplesort; the leader merges the
+ * sorted runs and writes the lists exactly as the serial build does.
+ *
  * IDENTIFICATION
  *	  src/ivf/ivfbuild.c
  *
@@ -21,27 +31,86 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/vskeys.h"
+#include "executor/instrument.h"
 #include "executor/tuptable.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/smgr.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
 #include "types/vector.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplesort.h"
 
 /* Fixed seed: the same table gives the same index. */
 #define IVF_BUILD_SEED			UINT64CONST(0x5eed1f5eed1f)
+
+/* shm_toc keys of a parallel build */
+#define IVF_PARALLEL_KEY_SHARED			UINT64CONST(0xA7F0000000000001)
+#define IVF_PARALLEL_KEY_CENTROIDS		UINT64CONST(0xA7F0000000000002)
+#define IVF_PARALLEL_KEY_TUPLESORT		UINT64CONST(0xA7F0000000000003)
+#define IVF_PARALLEL_KEY_QUERY_TEXT		UINT64CONST(0xA7F0000000000004)
+#define IVF_PARALLEL_KEY_WAL_USAGE		UINT64CONST(0xA7F0000000000005)
+#define IVF_PARALLEL_KEY_BUFFER_USAGE	UINT64CONST(0xA7F0000000000006)
+
+/*
+ * IvfShared is the state of a parallel build in its DSM segment.  The
+ * first fields are set by the leader before launching and never change;
+ * the counters below mutex are summed by each participant when its share
+ * of the scan is done.  A ParallelTableScanDescData follows the struct
+ * (at a BUFFERALIGN boundary).
+ */
+typedef struct IvfShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			scantuplesortstates;	/* participants, leader included */
+	int			dims;
+	int			nlists;
+	int			metric;
+
+	slock_t		mutex;
+	int			nparticipantsdone;
+	double		reltuples;		/* heap tuples scanned, all participants */
+	double		assigned;		/* rows assigned, all participants */
+	double		workerAssigned; /* of which by the workers (not the leader) */
+} IvfShared;
+
+#define ParallelTableScanFromIvfShared(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfShared))))
+
+/*
+ * IvfLeader is what the leader keeps of a parallel build while it runs:
+ * the context (in parallel mode until EndParallel), the shared state and
+ * the instrumentation arrays the workers fill in.
+ */
+typedef struct IvfLeader
+{
+	ParallelContext *pcxt;
+	int			nparticipanttuplesorts; /* workers launched + the leader */
+	IvfShared  *shared;
+	Sharedsort *sharedsort;
+	Snapshot	snapshot;
+	WalUsage   *walusage;
+	BufferUsage *bufferusage;
+} IvfLeader;
 
 typedef struct IvfBuildState
 {
@@ -70,7 +139,12 @@ typedef struct IvfBuildState
 	TupleTableSlot *readSlot;	/* minimal tuples, for reading them back */
 	Vector	   *vec;			/* scratch vector of dims elements */
 	double		assigned;
+
+	IvfLeader  *leader;			/* a parallel build's leader state, or NULL */
 } IvfBuildState;
+
+extern PGDLLEXPORT void IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+static void EndParallel(IvfLeader *leader);
 
 /*
  * CheckRowDims raises the standard error when a row's vector does not have
@@ -230,6 +304,299 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(bs->tmpCtx);
+}
+
+/*
+ * MakeSortDesc returns the descriptor of the tuples the second pass sorts:
+ * (list int4, heap TID, vector of the index column's type, key tuple as a
+ * bytea or NULL).  Allocated in CurrentMemoryContext.
+ */
+static TupleDesc
+MakeSortDesc(Relation index)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(4);
+
+	TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
+	TupleDescInitEntry(desc, 3, "vector", TupleDescAttr(RelationGetDescr(index), 0)->atttypid, -1, 0);
+	TupleDescInitEntry(desc, 4, "keys", BYTEAOID, -1, 0);
+	return desc;
+}
+
+/*
+ * BeginAssignSort starts the second pass's tuplesort on desc, ordered by
+ * list number, with workMem kB; coordinate is NULL for a serial build.
+ */
+static Tuplesortstate *
+BeginAssignSort(TupleDesc desc, int workMem, SortCoordinate coordinate)
+{
+	AttrNumber	sortCol = 1;
+	Oid			sortOp = Int4LessOperator;
+	Oid			sortColl = InvalidOid;
+	bool		nullsFirst = false;
+
+	return tuplesort_begin_heap(desc, 1, &sortCol, &sortOp, &sortColl, &nullsFirst,
+								workMem, coordinate, TUPLESORT_NONE);
+}
+
+/*
+ * ParallelScanAndSort is one participant's share of a parallel second
+ * pass, in a worker or in the leader: it joins the parallel heap scan,
+ * assigns its rows into a worker tuplesort of sortmem kB, sorts them
+ * (the runs stay in sharedsort's file set for the leader to merge), and
+ * adds its counts to shared.  bs must hold dims, metric, nlists,
+ * centroids, the scratch vector, the row context and the put slot.
+ * Reports heap blocks to pg_stat_progress_create_index if progress.
+ */
+static void
+ParallelScanAndSort(IvfBuildState *bs, IvfShared *shared, Sharedsort *sharedsort,
+					int sortmem, bool progress)
+{
+	SortCoordinate coordinate;
+	IndexInfo  *indexInfo;
+	TableScanDesc scan;
+	double		reltuples;
+
+	coordinate = palloc0(sizeof(SortCoordinateData));
+	coordinate->isWorker = true;
+	coordinate->nParticipants = -1;
+	coordinate->sharedsort = sharedsort;
+	bs->sort = BeginAssignSort(bs->slot->tts_tupleDescriptor, sortmem, coordinate);
+	bs->assigned = 0;
+
+	indexInfo = BuildIndexInfo(bs->index);
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	scan = table_beginscan_parallel(bs->heap, ParallelTableScanFromIvfShared(shared));
+	/* table_index_build_scan ends the scan */
+	reltuples = table_index_build_scan(bs->heap, bs->index, indexInfo, true, progress,
+									   AssignCallback, bs, scan);
+	tuplesort_performsort(bs->sort);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->nparticipantsdone++;
+	shared->reltuples += reltuples;
+	shared->assigned += bs->assigned;
+	if (IsParallelWorker())
+		shared->workerAssigned += bs->assigned;
+	SpinLockRelease(&shared->mutex);
+
+	tuplesort_end(bs->sort);
+	bs->sort = NULL;
+}
+
+/*
+ * BeginParallel tries to start a parallel second pass with up to request
+ * workers, once the centroids are trained.  On success bs->leader is set,
+ * the workers are running, the calling backend is in parallel mode until
+ * EndParallel, and the leader has done its own share of the scan
+ * (ParallelScanAndSort).  If no DSM segment or no worker could be had,
+ * bs->leader stays NULL, parallel mode is left and the caller builds
+ * serially.  A concurrent build scans with a registered MVCC snapshot
+ * (what the serial scan would take), any other with SnapshotAny.
+ */
+static void
+BeginParallel(IvfBuildState *bs, bool isconcurrent, int request)
+{
+	ParallelContext *pcxt;
+	IvfLeader  *leader;
+	IvfShared  *shared;
+	Sharedsort *sharedsort;
+	float	   *centroids;
+	Snapshot	snapshot;
+	Size		estshared;
+	Size		estcentroids;
+	Size		estsort;
+	int			scantuplesortstates = request + 1;	/* the leader participates */
+	int			querylen = 0;
+
+	Assert(request > 0);
+	EnterParallelMode();
+	pcxt = CreateParallelContext("$libdir/vsearch", "IvfParallelBuildMain", request);
+
+	if (!isconcurrent)
+		snapshot = SnapshotAny;
+	else
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+	estshared = add_size(BUFFERALIGN(sizeof(IvfShared)),
+						 table_parallelscan_estimate(bs->heap, snapshot));
+	estcentroids = mul_size(mul_size(bs->nlists, bs->dims), sizeof(float));
+	estsort = tuplesort_estimate_shared(scantuplesortstates);
+	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	shm_toc_estimate_chunk(&pcxt->estimator, estcentroids);
+	shm_toc_estimate_chunk(&pcxt->estimator, estsort);
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
+	if (debug_query_string)
+	{
+		querylen = strlen(debug_query_string);
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no DSM segment: build serially */
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return;
+	}
+
+	shared = (IvfShared *) shm_toc_allocate(pcxt->toc, estshared);
+	shared->heaprelid = RelationGetRelid(bs->heap);
+	shared->indexrelid = RelationGetRelid(bs->index);
+	shared->isconcurrent = isconcurrent;
+	shared->scantuplesortstates = scantuplesortstates;
+	shared->dims = bs->dims;
+	shared->nlists = bs->nlists;
+	shared->metric = bs->metric;
+	SpinLockInit(&shared->mutex);
+	shared->nparticipantsdone = 0;
+	shared->reltuples = 0;
+	shared->assigned = 0;
+	shared->workerAssigned = 0;
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), snapshot);
+
+	centroids = (float *) shm_toc_allocate(pcxt->toc, estcentroids);
+	memcpy(centroids, bs->centroids, estcentroids);
+
+	sharedsort = (Sharedsort *) shm_toc_allocate(pcxt->toc, estsort);
+	tuplesort_initialize_shared(sharedsort, scantuplesortstates, pcxt->seg);
+
+	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_SHARED, shared);
+	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_CENTROIDS, centroids);
+	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_TUPLESORT, sharedsort);
+	if (debug_query_string)
+	{
+		char	   *sharedquery = (char *) shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(sharedquery, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_QUERY_TEXT, sharedquery);
+	}
+
+	leader = palloc0(sizeof(IvfLeader));
+	leader->walusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_WAL_USAGE, leader->walusage);
+	leader->bufferusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_BUFFER_USAGE, leader->bufferusage);
+
+	LaunchParallelWorkers(pcxt);
+	leader->pcxt = pcxt;
+	leader->nparticipanttuplesorts = pcxt->nworkers_launched + 1;
+	leader->shared = shared;
+	leader->sharedsort = sharedsort;
+	leader->snapshot = snapshot;
+
+	elog(DEBUG1, "vsearch_ivf build of \"%s\": %d parallel workers launched (%d requested)",
+		 RelationGetRelationName(bs->index), pcxt->nworkers_launched, request);
+
+	if (pcxt->nworkers_launched == 0)
+	{
+		/* no worker: build serially */
+		EndParallel(leader);
+		pfree(leader);
+		return;
+	}
+	bs->leader = leader;
+
+	/*
+	 * Let the workers start before the leader takes blocks, so a small table
+	 * is not scanned by the leader alone while they start up.  Fails if a
+	 * worker could not be started.
+	 */
+	WaitForParallelWorkersToAttach(pcxt);
+
+	/* the leader's own share, with its part of maintenance_work_mem */
+	ParallelScanAndSort(bs, shared, sharedsort,
+						maintenance_work_mem / scantuplesortstates, true);
+}
+
+/*
+ * EndParallel waits for the workers of a parallel build to exit (raising
+ * any error of theirs), adds their WAL and buffer usage to the leader's,
+ * and leaves parallel mode.  The sorted runs in the DSM segment's file set
+ * are gone afterwards: call it after the leader's merge has been read.
+ */
+static void
+EndParallel(IvfLeader *leader)
+{
+	int			i;
+
+	WaitForParallelWorkersToFinish(leader->pcxt);
+	for (i = 0; i < leader->pcxt->nworkers_launched; i++)
+		InstrAccumParallelQuery(&leader->bufferusage[i], &leader->walusage[i]);
+	if (IsMVCCSnapshot(leader->snapshot))
+		UnregisterSnapshot(leader->snapshot);
+	DestroyParallelContext(leader->pcxt);
+	ExitParallelMode();
+}
+
+/*
+ * IvfParallelBuildMain is a parallel build worker's entry point, found by
+ * name by the parallel machinery (so exported).  It opens the relations
+ * with the locks the leader holds (group locking lets them through), does
+ * its share of the second pass with the leader's centroids, and reports
+ * its WAL and buffer usage.  Memory: the worker's transaction context.
+ */
+void
+IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	IvfShared  *shared;
+	Sharedsort *sharedsort;
+	IvfBuildState bs;
+	LOCKMODE	heapLockmode;
+	LOCKMODE	indexLockmode;
+	WalUsage   *walusage;
+	BufferUsage *bufferusage;
+	char	   *sharedquery;
+
+	sharedquery = shm_toc_lookup(toc, IVF_PARALLEL_KEY_QUERY_TEXT, true);
+	debug_query_string = sharedquery;
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	shared = shm_toc_lookup(toc, IVF_PARALLEL_KEY_SHARED, false);
+	if (!shared->isconcurrent)
+	{
+		heapLockmode = ShareLock;
+		indexLockmode = AccessExclusiveLock;
+	}
+	else
+	{
+		heapLockmode = ShareUpdateExclusiveLock;
+		indexLockmode = RowExclusiveLock;
+	}
+
+	memset(&bs, 0, sizeof(bs));
+	bs.heap = table_open(shared->heaprelid, heapLockmode);
+	bs.index = index_open(shared->indexrelid, indexLockmode);
+	bs.dims = shared->dims;
+	bs.nlists = shared->nlists;
+	bs.metric = shared->metric;
+	bs.centroids = shm_toc_lookup(toc, IVF_PARALLEL_KEY_CENTROIDS, false);
+	bs.buildCtx = CurrentMemoryContext;
+	bs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_ivf build row",
+									  ALLOCSET_DEFAULT_SIZES);
+	bs.vec = VsVectorAlloc(bs.dims);
+	bs.slot = MakeSingleTupleTableSlot(MakeSortDesc(bs.index), &TTSOpsVirtual);
+
+	sharedsort = shm_toc_lookup(toc, IVF_PARALLEL_KEY_TUPLESORT, false);
+	tuplesort_attach_shared(sharedsort, seg);
+
+	InstrStartParallelQuery();
+	ParallelScanAndSort(&bs, shared, sharedsort,
+						maintenance_work_mem / shared->scantuplesortstates, false);
+	walusage = shm_toc_lookup(toc, IVF_PARALLEL_KEY_WAL_USAGE, false);
+	bufferusage = shm_toc_lookup(toc, IVF_PARALLEL_KEY_BUFFER_USAGE, false);
+	InstrEndParallelQuery(&bufferusage[ParallelWorkerNumber], &walusage[ParallelWorkerNumber]);
+
+	ExecDropSingleTupleTableSlot(bs.slot);
+	MemoryContextDelete(bs.tmpCtx);
+	index_close(bs.index, indexLockmode);
+	table_close(bs.heap, heapLockmode);
 }
 
 /*
@@ -487,29 +854,49 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (bs.nlists > 0)
 	{
-		TupleDesc	desc = CreateTemplateTupleDesc(4);
-		AttrNumber	sortCol = 1;
-		Oid			sortOp = Int4LessOperator;
-		Oid			sortColl = InvalidOid;
-		bool		nullsFirst = false;
+		TupleDesc	desc = MakeSortDesc(index);
 		BlockNumber *startPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber *lastPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber centroidStart;
+		int			nworkers;
 
-		TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
-		TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
-		TupleDescInitEntry(desc, 3, "vector", TupleDescAttr(RelationGetDescr(index), 0)->atttypid, -1, 0);
-		TupleDescInitEntry(desc, 4, "keys", BYTEAOID, -1, 0);
 		bs.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
 		bs.readSlot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
-		/* pass 2: assign */
+		/* pass 2: assign, in parallel if the planner grants workers */
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs.rowsSeen);
-		bs.sort = tuplesort_begin_heap(desc, 1, &sortCol, &sortOp, &sortColl, &nullsFirst,
-									   maintenance_work_mem, NULL, TUPLESORT_NONE);
-		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-										   AssignCallback, &bs, NULL);
+		nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+		if (nworkers > 0)
+			BeginParallel(&bs, indexInfo->ii_Concurrent, nworkers);
+		if (bs.leader != NULL)
+		{
+			IvfShared  *shared = bs.leader->shared;
+			SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
+
+			/* the leader's share is done: wait for the workers' */
+			WaitForParallelWorkersToFinish(bs.leader->pcxt);
+			if (shared->nparticipantsdone != bs.leader->nparticipanttuplesorts)
+				elog(ERROR, "%d of %d participants of a parallel build finished",
+					 shared->nparticipantsdone, bs.leader->nparticipanttuplesorts);
+			reltuples = shared->reltuples;
+			bs.assigned = shared->assigned;
+			elog(DEBUG1, "vsearch_ivf build of \"%s\": %d workers assigned %.0f of %.0f rows",
+				 RelationGetRelationName(index), bs.leader->pcxt->nworkers_launched,
+				 shared->workerAssigned, shared->assigned);
+
+			/* merge the participants' sorted runs */
+			coordinate->isWorker = false;
+			coordinate->nParticipants = bs.leader->nparticipanttuplesorts;
+			coordinate->sharedsort = bs.leader->sharedsort;
+			bs.sort = BeginAssignSort(desc, maintenance_work_mem, coordinate);
+		}
+		else
+		{
+			bs.sort = BeginAssignSort(desc, maintenance_work_mem, NULL);
+			reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+											   AssignCallback, &bs, NULL);
+		}
 		tuplesort_performsort(bs.sort);
 		t3 = GetCurrentTimestamp();
 
@@ -518,6 +905,8 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs.assigned);
 		LoadLists(&bs, startPages, lastPages);
 		tuplesort_end(bs.sort);
+		if (bs.leader != NULL)
+			EndParallel(bs.leader);
 		ExecDropSingleTupleTableSlot(bs.slot);
 		ExecDropSingleTupleTableSlot(bs.readSlot);
 		centroidStart = WriteCentroids(&bs, startPages, lastPages);
