@@ -19,3 +19,20 @@
 
 int			VsScanRowsHint = 0;
 int64		VsScanKeyRejected = 0;
+VsScanRejectFn VsScanRejectCheck = NULL;
+void	   *VsScanRejectArg = NULL;
+bool		VsScanAbandoned = false;
+
+bool
+VsScanKeyReject(void)
+{
+	VsScanKeyRejected++;
+	if (VsScanRejectCheck != NULL &&
+		VsScanKeyRejected % VS_REJECT_CHECK_EVERY == 0 &&
+		VsScanRejectCheck(VsScanRejectArg))
+	{
+		VsScanAbandoned = true;
+		return true;
+	}
+	return false;
+}

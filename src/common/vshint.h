@@ -14,7 +14,13 @@
  * The other way, a scan counts the index entries whose stored key values
  * failed its scan keys (common/vskeys.h): the caller never sees those, so
  * the hybrid node reads the counter to know how many candidates a search
- * really looked at.
+ * really looked at.  Since such a scan can reject thousands of entries
+ * inside one amgettuple call, the caller may also set a check the scan
+ * calls every VS_REJECT_CHECK_EVERY rejections; when it says so, the scan
+ * gives up: it sets VsScanAbandoned and returns no more rows, and the
+ * caller, seeing VsScanAbandoned after index_getnext_tid returned nothing,
+ * knows the index was not exhausted and answers another way.  The caller
+ * sets the check just before index_getnext_tid and clears it just after.
  *
  * IDENTIFICATION
  *	  src/common/vshint.h
@@ -35,5 +41,21 @@ extern int	VsScanRowsHint;
  * backend; vsearch's scans add to it, callers read differences.
  */
 extern int64 VsScanKeyRejected;
+
+#define VS_REJECT_CHECK_EVERY	64
+
+/* Returns true when the scan should give up; arg is VsScanRejectArg. */
+typedef bool (*VsScanRejectFn) (void *arg);
+
+extern VsScanRejectFn VsScanRejectCheck;
+extern void *VsScanRejectArg;
+extern bool VsScanAbandoned;
+
+/*
+ * VsScanKeyReject counts one entry rejected by its key values and returns
+ * true (setting VsScanAbandoned) when the caller's check asks the scan to
+ * give up.
+ */
+extern bool VsScanKeyReject(void);
 
 #endif							/* VSEARCH_VSHINT_H */

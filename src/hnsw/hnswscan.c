@@ -51,6 +51,7 @@ typedef struct HnswScanOpaqueData
 	VsHeap		overflow;		/* found but outside the window, closest first */
 	VsTidSet   *emitted;
 	VsKeyFilter *filter;		/* scan keys on key columns, or NULL */
+	bool		abandoned;		/* the caller asked it to give up (vshint.h) */
 	int			ef;				/* current window size */
 	int			firstef;		/* window of the first round */
 	VsHeapEntry *batch;			/* elements to return, closest first */
@@ -92,6 +93,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	memset(&so->disk, 0, sizeof(so->disk));
 	so->started = false;
 	so->done = false;
+	so->abandoned = false;
 	so->flatdone = false;
 	so->batch = NULL;
 	so->nbatch = so->batchpos = 0;
@@ -344,7 +346,10 @@ LoadHeapTids(HnswScanOpaque so, uint64 id)
 		if (etup->type == HNSW_ELEMENT_TUPLE && !etup->deleted)
 		{
 			if (!VsKeyFilterMatch(so->filter, HnswElementKeys(so->disk.index, etup)))
-				VsScanKeyRejected++;
+			{
+				if (VsScanKeyReject())
+					so->abandoned = true;
+			}
 			else
 				for (int t = 0; t < HNSW_HEAPTIDS; t++)
 					if (ItemPointerIsValid(&etup->heaptids[t]))
@@ -388,6 +393,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->batchpos < so->nbatch)
 		{
 			LoadHeapTids(so, so->batch[so->batchpos++].id);
+			if (so->abandoned)
+			{
+				so->done = true;
+				break;
+			}
 			continue;
 		}
 		if (so->done)

@@ -61,6 +61,7 @@ typedef struct IvfScanOpaqueData
 	int			batchStart;		/* current batch: listOrder[batchStart..batchEnd) */
 	int			batchEnd;
 	VsKeyFilter *filter;		/* scan keys on key columns, or NULL */
+	bool		abandoned;		/* the caller asked it to give up (vshint.h) */
 
 	/* the current pass */
 	IvfScanItem *items;			/* unordered or a max-heap while collecting,
@@ -204,7 +205,8 @@ ReadBatch(IndexScanDesc scan)
 				if (so->filter &&
 					!VsKeyFilterMatch(so->filter, IVF_LIST_TUPLE_KEYS(lt, so->dims)))
 				{
-					VsScanKeyRejected++;
+					if (VsScanKeyReject())
+						so->abandoned = true;
 					continue;
 				}
 				it.dist = IvfDistance(so->metric, so->query, lt->x, so->dims);
@@ -402,6 +404,11 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		ReadBatch(scan);
 		MemoryContextSwitchTo(old);
+		if (so->abandoned)
+		{
+			so->finished = true;
+			return false;
+		}
 	}
 
 	so->last = so->items[0];

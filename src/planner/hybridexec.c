@@ -162,6 +162,7 @@ typedef struct HybridScanState
 	int64		beyond;			/* consecutive candidates past the threshold */
 	int64		passed;
 	int64		seen;			/* index candidates in this scan */
+	int64		callbase;		/* VsScanKeyRejected when the current fetch began */
 	int64		nextcheck;		/* seen at the next MaybeSwitch */
 
 	/* EXPLAIN ANALYZE counters, summed over rescans */
@@ -773,6 +774,88 @@ MaybeSwitch(HybridScanState *hs)
 }
 
 /*
+ * RejectCheck is the scan's give-up check (common/vshint.h) while the
+ * index rejects candidates by key values inside one fetch: the same test
+ * as MaybeSwitch, on the candidates seen so far including those rejected
+ * in this fetch.  True when traversal looks dearer than loading the
+ * bitmap or ranking exactly.
+ */
+static bool
+RejectCheck(void *arg)
+{
+	HybridScanState *hs = (HybridScanState *) arg;
+	int64		seen = hs->seen + (VsScanKeyRejected - hs->callbase);
+	double		p;
+	double		cost;
+
+	if (seen < hs->nextcheck)
+		return false;
+	hs->nextcheck = seen + MIN_SAMPLE;
+	p = (hs->passed + 0.5) / (double) seen;
+	cost = TraversalCost(hs, hs->k - hs->passed, p);
+	if (hs->bitmap && !hs->bitmaploaded)
+		return cost > SWITCH_MARGIN * BitmapCost(hs);
+	return cost > SWITCH_MARGIN * ExactCost(hs);
+}
+
+/*
+ * NextCandidate returns the index scan's next TID (NULL at its end or
+ * when it gave up, then VsScanAbandoned is set).  While the first k rows
+ * are collected under the automatic strategy and the index tests key
+ * columns, RejectCheck may make it give up.
+ */
+static ItemPointer
+NextCandidate(HybridScanState *hs)
+{
+	ItemPointer tid;
+
+	hs->callbase = VsScanKeyRejected;
+	VsScanAbandoned = false;
+	if (hs->nkeys > 0 && hs->run == RUN_COLLECT && hs->collectuntil == 0 &&
+		!hs->collectall && vs_hybrid_strategy == HYBRID_AUTO)
+	{
+		VsScanRejectCheck = RejectCheck;
+		VsScanRejectArg = hs;
+	}
+	PG_TRY();
+	{
+		tid = index_getnext_tid(hs->iscan, ForwardScanDirection);
+	}
+	PG_FINALLY();
+	{
+		VsScanRejectCheck = NULL;
+		VsScanRejectArg = NULL;
+	}
+	PG_END_TRY();
+	return tid;
+}
+
+/*
+ * Abandoned runs when the index scan gave up at RejectCheck's request:
+ * with a bitmap not loaded yet, it is loaded and either ranked exactly or
+ * used as the filter of a new traversal, whichever looks cheaper from the
+ * matches it counts; else the rows are ranked exactly.
+ */
+static void
+Abandoned(HybridScanState *hs)
+{
+	hs->switches++;
+	if (hs->bitmap && !hs->bitmaploaded)
+	{
+		double		p;
+
+		LoadBitmap(hs);
+		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
+		if (ExactCost(hs) >= TraversalCost(hs, hs->k, p))
+		{
+			StartIndex(hs);
+			return;
+		}
+	}
+	RunExact(hs);
+}
+
+/*
  * CollectProgress runs after each candidate while collecting.  Once k rows
  * passed after c candidates, the scan reads c more candidates (c/4 for
  * HNSW; at least k) and then returns every collected row in exact distance order:
@@ -861,7 +944,7 @@ HybridNext(ScanState *ss)
 			case RUN_COLLECT:
 			case RUN_STREAM:
 				keyrejected = VsScanKeyRejected;
-				tid = index_getnext_tid(hs->iscan, ForwardScanDirection);
+				tid = NextCandidate(hs);
 				{
 					/* candidates the index rejected by their key values */
 					int64		keyrej = VsScanKeyRejected - keyrejected;
@@ -869,6 +952,15 @@ HybridNext(ScanState *ss)
 					hs->keyrejected += keyrej;
 					hs->visited += keyrej;
 					hs->seen += keyrej;
+				}
+				if (tid == NULL && VsScanAbandoned)
+				{
+					/* the index gave up: answer another way */
+					VsScanAbandoned = false;
+					index_endscan(hs->iscan);
+					hs->iscan = NULL;
+					Abandoned(hs);
+					break;
 				}
 				if (tid == NULL)
 				{

@@ -9,7 +9,7 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(91);
+SELECT plan(92);
 
 SELECT setseed(0.57);
 DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf;
@@ -290,6 +290,20 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u 
           WHERE p LIKE '%Rejected by Filter: 0%'),
           'key columns: traversal rejects candidates by their stored keys, none after a heap visit');
 RESET vsearch.hybrid_strategy;
+-- a generic plan guesses a third of the rows match; the index rejects
+-- candidates by key inside one fetch, and gives up when the node's check
+-- says exact ranking is cheaper
+SET plan_cache_mode = force_generic_plan;
+PREPARE hy_keyed_p(vector, int) AS SELECT id FROM hy_keyed WHERE u < $2 ORDER BY emb <-> $1 LIMIT 10;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan(format('EXECUTE hy_keyed_p(%L, 1)',
+                    (SELECT v FROM hy_queries WHERE q = 1)), true) p
+          WHERE p LIKE '%Switched to Exact: 1%')
+      AND EXISTS (SELECT 1 FROM pg_temp.plan(format('EXECUTE hy_keyed_p(%L, 1)',
+                    (SELECT v FROM hy_queries WHERE q = 1)), true) p
+          WHERE p ~ 'Rejected by Index Keys: [0-9]{1,3}$'),
+          'key columns: a generic plan at 0.01% gives up traversal inside the index (< 1,000 key rejections of 20,000) and ranks exactly');
+DEALLOCATE hy_keyed_p;
+RESET plan_cache_mode;
 SET vsearch.hybrid = off;
 SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_keyed WHERE u >= 1000 AND cl > 7
             ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$) p
