@@ -807,7 +807,7 @@ RejectCheck(void *arg)
 static ItemPointer
 NextCandidate(HybridScanState *hs)
 {
-	ItemPointer tid;
+	ItemPointer tid = NULL;
 
 	hs->callbase = VsScanKeyRejected;
 	VsScanAbandoned = false;
