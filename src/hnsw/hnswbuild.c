@@ -1117,6 +1117,8 @@ FlushShared(HnswBuildState *bs)
 				 errdetail("Building will take significantly more time."),
 				 errhint("Increase maintenance_work_mem to speed up builds.")));
 		WriteGraph(bs);
+		if (bs->isleader)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 		SpinLockAcquire(&sh->mutex);
 		sh->flushed = true;
 		SpinLockRelease(&sh->mutex);
