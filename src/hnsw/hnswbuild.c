@@ -505,7 +505,9 @@ AddElement(HnswBuildState *bs, Vector *vec, IndexTuple keys, int level, ItemPoin
  * members of unknown standing is re-selected from scratch (O(m^2)
  * distances), which records every member's standing.  In a parallel build
  * n's lock is held exclusively throughout; vectors never change, so
- * distances need no other lock.
+ * distances need no other lock.  Two elements inserted at the same time
+ * can each choose the other, so a list that already names newid is left
+ * alone.
  */
 static void
 AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
@@ -522,6 +524,10 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 	if (bs->shared)
 		LWLockAcquire(&bs->locks[n], LW_EXCLUSIVE);
 	count = e->counts[lc];
+	/* in parallel, n may have chosen newid itself while both were inserted */
+	for (int i = 0; i < count; i++)
+		if (nbr[i] == newid)
+			goto done;
 	if (count < cap)
 	{
 		nbr[count] = newid;
