@@ -1573,6 +1573,11 @@ ParallelLeaderBuild(HnswBuildState *bs)
 	for (int i = 0; i < nlaunched; i++)
 		InstrAccumParallelQuery(&bs->bufferusage[i], &bs->walusage[i]);
 
+	ereport(DEBUG1,
+			(errmsg_internal("building index \"%s\": parallel workers indexed %.0f of %.0f rows",
+							 RelationGetRelationName(bs->index),
+							 (double) pg_atomic_read_u64(&sh->indtuples) - bs->indtuples,
+							 (double) pg_atomic_read_u64(&sh->indtuples))));
 	bs->indtuples = (double) pg_atomic_read_u64(&sh->indtuples);
 	if (!sh->flushed)
 		WriteGraph(bs);

@@ -1,4 +1,4 @@
-# 033_hnsw_parallel_build.pl: parallel builds of a vsearch_hnsw index.
+# 034_hnsw_parallel_build.pl: parallel builds of a vsearch_hnsw index.
 # On a synthetic clustered set (20,000 x 128, held-out queries) a serial
 # build, a build with 2 parallel workers, CREATE INDEX CONCURRENTLY and
 # REINDEX INDEX CONCURRENTLY with 2 workers, a build on an unlogged table,
@@ -9,8 +9,10 @@
 # and reach recall@10 >= 0.95 against exact search.  That workers really
 # ran is read from the DEBUG1 line the build emits ("... with N parallel
 # workers launched of M requested"), captured from the very statement
-# checked.  Identical vectors, more than one element holds, built in
-# parallel: they share ceil(n / 10) elements, as in a serial build.
+# checked, and from the one that counts the rows the workers indexed.
+# Identical vectors, more than one element holds, built in
+# parallel: they share ceil(n / 10) elements, as in a serial build (per
+# key value with a key column).
 # statement_timeout cancels a parallel build long before it would end and
 # leaves no index and no worker behind; kill -9 of a parallel worker makes
 # the postmaster reinitialise, and the build retried afterwards succeeds.
@@ -141,6 +143,8 @@ my $par_time;
 	CREATE INDEX items_hnsw ON items USING vsearch_hnsw (v);
 });
 is(workers_launched($err, 'items_hnsw'), 2, 'parallel: 2 workers launched');
+ok($err =~ /building index "items_hnsw": parallel workers indexed (\d+) of 20000 rows/ && $1 > 0,
+	'parallel: the workers indexed rows (' . ($1 // 'none') . ' of 20000)');
 unlike($err, qr/no longer fits/, 'parallel: the graph fits in memory');
 verify('items_hnsw', 'items', 'queries', 20000, 'parallel build');
 
@@ -190,6 +194,24 @@ is($node->safe_psql('postgres', q{
 		SELECT count(*) FROM (SELECT id FROM dups ORDER BY v <-> (SELECT v FROM queries WHERE q = 6) LIMIT 95) s
 		 WHERE id > 100000}),
 	'95', 'duplicates: all 95 are the 95 nearest');
+# with a key column the duplicates differ by key: 32, 32 and 31 rows of
+# one vector share 4 + 4 + 4 elements
+$node->safe_psql('postgres', q{
+	DROP INDEX dups_hnsw;
+	ALTER TABLE dups ADD COLUMN tenant int;
+	UPDATE dups SET tenant = id % 3;
+});
+($err) = build(q{CREATE INDEX dups_hnsw ON dups USING vsearch_hnsw (v, tenant);});
+is(workers_launched($err, 'dups_hnsw'), 2, 'key column: 2 workers launched');
+is($node->safe_psql('postgres',
+		"SELECT elements || ' ' || heap_tids || ' ' || unreachable FROM vsearch_hnsw_check('dups_hnsw')"),
+	($ndistinct + 12) . " $nrows 0",
+	'key column: 95 identical vectors with 3 keys share 12 elements, checker passes');
+is($node->safe_psql('postgres', q{
+		SET enable_seqscan = off;
+		SELECT count(*) FROM (SELECT id FROM dups WHERE tenant = 1
+		  ORDER BY v <-> (SELECT v FROM queries WHERE q = 6) LIMIT 32) s WHERE id > 100000}),
+	'32', 'key column: the 32 duplicates of tenant 1 are its 32 nearest');
 $node->safe_psql('postgres', 'DROP TABLE dups');
 
 # a parallel build that outgrows maintenance_work_mem: 1,900 dimensions
