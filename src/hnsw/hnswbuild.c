@@ -77,12 +77,19 @@ typedef struct BuildElement
 } BuildElement;
 
 #define ELEM_VECOFF		MAXALIGN(sizeof(BuildElement))
-#define ELEM_VEC(e)		((Vector *) ((char *) (e) + ELEM_VECOFF))
+#define ELEM_VEC(e)		((Vector *) ElemPart(e, ELEM_VECOFF))
 #define ELEM_KEYS(e)	((e)->keysoff == 0 ? (IndexTuple) NULL : \
-						 (IndexTuple) ((char *) (e) + (e)->keysoff))
-#define ELEM_NBR(e)		((int32 *) ((char *) (e) + (e)->nbroff))
-#define ELEM_DIST(e)	((float *) ((char *) (e) + (e)->distoff))
-#define ELEM_KEPT(e)	((uint8 *) ((char *) (e) + (e)->keptoff))
+						 (IndexTuple) ElemPart(e, (e)->keysoff))
+#define ELEM_NBR(e)		((int32 *) ElemPart(e, (e)->nbroff))
+#define ELEM_DIST(e)	((float *) ElemPart(e, (e)->distoff))
+#define ELEM_KEPT(e)	((uint8 *) ElemPart(e, (e)->keptoff))
+
+/* ElemPart is the address off bytes into element e (untyped). */
+static inline void *
+ElemPart(BuildElement *e, Size off)
+{
+	return (char *) e + off;
+}
 
 /* Keys of the parallel build's shared memory table of contents. */
 #define HNSW_KEY_SHARED			UINT64CONST(0x7653480000000001)
@@ -492,7 +499,7 @@ AddElement(HnswBuildState *bs, Vector *vec, IndexTuple keys, int level, ItemPoin
 	e->tids[0] = *heaptid;
 	memcpy(ELEM_VEC(e), vec, VARSIZE(vec));
 	if (keys != NULL)
-		memcpy((char *) e + e->keysoff, keys, IndexTupleSize(keys));
+		memcpy(ElemPart(e, e->keysoff), keys, IndexTupleSize(keys));
 	return id;
 }
 
@@ -736,7 +743,7 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 	for (int lc = top; lc >= 0; lc--)
 	{
 		int			start = HNSW_LAYER_START(lc, bs->m);
-		int			n = e->counts[lc];
+		int			n;
 		int32		nbr[2 * HNSW_MAX_M];
 		float		dist[2 * HNSW_MAX_M];
 
