@@ -2,14 +2,20 @@
  *
  * hnswbuild.c
  *	  CREATE INDEX for vsearch_hnsw: the graph is built in memory within
- *	  maintenance_work_mem, then written out page by page.
+ *	  maintenance_work_mem, by the backend alone or together with parallel
+ *	  workers, then written out page by page.
  *
  * Design: building in memory costs one distance per comparison and no
  * buffer traffic; pages are written once, without WAL, and logged as full
- * images at the end (log_newpage_range).  When the next element would push
- * the graph past maintenance_work_mem, the graph built so far is written
- * out and the remaining rows are inserted page by page (NOTICE), so the
- * build never exceeds its budget and still finishes.
+ * images at the end (log_newpage_range).  An element of the graph is one
+ * block (header, vector, neighbour lists) named by an integer id, found
+ * through a table of offsets, so the same code runs on backend-local
+ * memory (serial build) and on one graph in dynamic shared memory that the
+ * leader and its workers insert into concurrently (parallel build, with a
+ * lock per element for its neighbour lists).  When the next element would
+ * push the graph past maintenance_work_mem, the graph built so far is
+ * written out and the remaining rows are inserted page by page (NOTICE),
+ * so the build never exceeds its budget and still finishes.
  *
  * IDENTIFICATION
  *	  src/hnsw/hnswbuild.c
@@ -18,39 +24,123 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/relation.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/hashfn.h"
+#include "executor/instrument.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /* How a neighbour got into a list (see AddBackLink). */
 #define NBR_FILLER	0			/* added to fill the list after the heuristic */
 #define NBR_KEPT	1			/* chosen by the heuristic */
 #define NBR_UNKNOWN	2			/* appended to a list that had room */
 
-/* One element of the in-memory graph. */
+/*
+ * One element of the in-memory graph: this header, the vector right after
+ * it (at a fixed offset, so it can be prefetched without reading the
+ * header), the key tuple if the index has key columns, then the neighbour
+ * slots (as in the neighbour tuple), their distances and how each was
+ * chosen.  No pointers inside, so an element
+ * means the same in every process that maps the shared graph.
+ */
 typedef struct BuildElement
 {
-	Vector	   *vec;
-	IndexTuple	keys;			/* key column values, NULL without keys */
-	int			level;
-	int			ntids;
+	int16		level;
+	int16		ntids;
+	uint32		keysoff;		/* byte offsets from the element's start */
+	uint32		nbroff;
+	uint32		distoff;
+	uint32		keptoff;
 	ItemPointerData tids[HNSW_HEAPTIDS];
-	int16	   *counts;			/* neighbours per layer, level + 1 entries */
-	int32	   *nbr;			/* slots as in the neighbour tuple */
-	float	   *nbrdist;		/* distance to each neighbour */
-	uint8	   *nbrkept;		/* NBR_KEPT, NBR_FILLER or NBR_UNKNOWN */
 	ItemPointerData tid;		/* where the element tuple is written */
 	ItemPointerData nbrtid;		/* where the neighbour tuple is written */
+	int16		counts[HNSW_MAX_LEVEL + 1]; /* neighbours per layer */
 } BuildElement;
+
+#define ELEM_VECOFF		MAXALIGN(sizeof(BuildElement))
+#define ELEM_VEC(e)		((Vector *) ElemPart(e, ELEM_VECOFF))
+#define ELEM_KEYS(e)	((e)->keysoff == 0 ? (IndexTuple) NULL : \
+						 (IndexTuple) ElemPart(e, (e)->keysoff))
+#define ELEM_NBR(e)		((int32 *) ElemPart(e, (e)->nbroff))
+#define ELEM_DIST(e)	((float *) ElemPart(e, (e)->distoff))
+#define ELEM_KEPT(e)	((uint8 *) ElemPart(e, (e)->keptoff))
+
+/* ElemPart is the address off bytes into element e (untyped). */
+static inline void *
+ElemPart(BuildElement *e, Size off)
+{
+	return (char *) e + off;
+}
+
+/* Keys of the parallel build's shared memory table of contents. */
+#define HNSW_KEY_SHARED			UINT64CONST(0x7653480000000001)
+#define HNSW_KEY_SCAN			UINT64CONST(0x7653480000000002)
+#define HNSW_KEY_GRAPH			UINT64CONST(0x7653480000000003)
+#define HNSW_KEY_QUERY_TEXT		UINT64CONST(0x7653480000000004)
+#define HNSW_KEY_BUFFER_USAGE	UINT64CONST(0x7653480000000005)
+#define HNSW_KEY_WAL_USAGE		UINT64CONST(0x7653480000000006)
+
+/* Partitions of the lock serialising rows with equal vector hashes. */
+#define HNSW_DUP_LOCKS			64
+
+/*
+ * State of a parallel build shared by the leader and its workers.  The
+ * graph chunk (HNSW_KEY_GRAPH) holds the offset table, one LWLock per
+ * element, the duplicate table and the arena the elements are carved from.
+ */
+typedef struct HnswShared
+{
+	/* set by the leader before the launch, read-only afterwards */
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			tranche;
+	int			m;
+	int			efc;
+	int			dim;
+	int			maxelements;
+	Size		dupslots;
+	Size		arenasize;
+	Size		locksoff;		/* offsets into the graph chunk */
+	Size		dupoff;
+	Size		arenaoff;
+
+	/* protected by mutex */
+	slock_t		mutex;
+	int			nelements;
+	Size		arenaused;
+	int			entry;			/* -1 while the graph is empty */
+	int			maxlevel;
+	int			inflight;		/* in-memory inserts under way */
+	bool		flushing;		/* the graph is full: no new in-memory inserts */
+	bool		flushed;		/* the graph is on pages: insert there */
+	int			nparticipantsdone;
+	double		reltuples;
+
+	pg_atomic_uint64 indtuples; /* rows indexed by all participants */
+	ConditionVariable flushcv;	/* inflight reached 0, or flushed was set */
+	ConditionVariable donecv;	/* a participant finished its scan */
+	LWLock		duplocks[HNSW_DUP_LOCKS];
+} HnswShared;
 
 typedef struct HnswBuildState
 {
@@ -60,27 +150,94 @@ typedef struct HnswBuildState
 	int			m;
 	int			efc;
 	int			dim;
+	bool		isleader;		/* reports progress */
 
-	MemoryContext graphCtx;		/* elements and their vectors */
+	MemoryContext graphCtx;		/* serial: elements */
 	MemoryContext tmpCtx;		/* reset after every row */
 
-	BuildElement *elements;
-	int			nelements;
-	int			capacity;
-	int			entry;			/* element index, -1 when empty */
+	/* the graph: element id -> (BuildElement *) (base + offsets[id]) */
+	uintptr_t	base;			/* 0 in a serial build: offsets are addresses */
+	Size	   *offsets;
+	int			nelements;		/* serial, or a copy of the shared count */
+	int			capacity;		/* serial: entries of offsets */
+	int			entry;			/* element id, -1 when empty */
 	int			maxlevel;
 
-	Size		memUsed;
+	Size		memUsed;		/* serial */
 	Size		memLimit;
 	bool		spilled;		/* graph written; insert page by page */
 
-	HTAB	   *dups;			/* vector hash -> newest element holding it */
+	HTAB	   *dups;			/* serial: vector hash -> newest element */
 	uint32	   *visited;		/* per element: epoch of last visit */
+	int			visitedCap;
 	uint32		epoch;
 	Vector	   *query;			/* vector being inserted */
 
-	double		indtuples;
+	double		indtuples;		/* rows this process indexed */
+
+	/* parallel build; shared is NULL in a serial build */
+	HnswShared *shared;
+	LWLock	   *locks;			/* one per element */
+	pg_atomic_uint64 *duptab;	/* (hash << 32) | (id + 1); 0 = empty */
+	ParallelContext *pcxt;		/* leader only */
+	Snapshot	snapshot;		/* leader only */
+	ParallelTableScanDesc pscan;
+	BufferUsage *bufferusage;
+	WalUsage   *walusage;
 } HnswBuildState;
+
+PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+
+static int	BuildTranche = 0;
+
+/* Elem returns element id of the graph. */
+static inline BuildElement *
+Elem(HnswBuildState *bs, int id)
+{
+	return (BuildElement *) (bs->base + bs->offsets[id]);
+}
+
+/*
+ * ElementSize is the size of an element of the given level with a key
+ * tuple of keysize bytes (0: none), and sets its offsets when e is given.
+ */
+static Size
+ElementSize(int dim, int m, int level, Size keysize, BuildElement *e)
+{
+	int			slots = HNSW_NEIGHBOR_SLOTS(level, m);
+	Size		keysoff = MAXALIGN(ELEM_VECOFF + VECTOR_SIZE(dim));
+	Size		nbroff = MAXALIGN(keysoff + keysize);
+	Size		distoff = nbroff + sizeof(int32) * slots;
+	Size		keptoff = distoff + sizeof(float) * slots;
+
+	if (e)
+	{
+		e->keysoff = keysize > 0 ? (uint32) keysoff : 0;
+		e->nbroff = (uint32) nbroff;
+		e->distoff = (uint32) distoff;
+		e->keptoff = (uint32) keptoff;
+	}
+	return MAXALIGN(keptoff + slots);
+}
+
+/*
+ * EnsureVisited grows this process's visited array to cover element id;
+ * new entries are zero (never visited).
+ */
+static inline void
+EnsureVisited(HnswBuildState *bs, uint64 id)
+{
+	if (id >= (uint64) bs->visitedCap)
+	{
+		int			cap = Max(bs->visitedCap * 2, (int) id + 1);
+
+		if (bs->shared)
+			cap = Min(cap, bs->shared->maxelements);
+		bs->visited = repalloc_huge(bs->visited, sizeof(uint32) * cap);
+		memset(bs->visited + bs->visitedCap, 0, sizeof(uint32) * (cap - bs->visitedCap));
+		bs->visitedCap = cap;
+	}
+}
 
 /* ---------- graph access for the algorithm ---------- */
 
@@ -89,6 +246,7 @@ MemVisit(void *arg, uint64 id)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
+	EnsureVisited(bs, id);
 	if (bs->visited[id] == bs->epoch)
 		return false;
 	bs->visited[id] = bs->epoch;
@@ -100,23 +258,33 @@ MemDistance(void *arg, uint64 id, float *dist)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	*dist = HnswDistance(&bs->metric, bs->query, bs->elements[id].vec);
+	*dist = HnswDistance(&bs->metric, bs->query, ELEM_VEC(Elem(bs, (int) id)));
 	return true;
 }
 
+/*
+ * MemNeighbors copies the neighbours of id on layer lc; in a parallel
+ * build under the element's lock in share mode, since other processes
+ * may be rewriting the list.
+ */
 static int
 MemNeighbors(void *arg, uint64 id, int lc, uint64 *out, int max)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
-	BuildElement *e = &bs->elements[id];
+	BuildElement *e = Elem(bs, (int) id);
 	int			start = HNSW_LAYER_START(lc, bs->m);
+	int32	   *nbr = ELEM_NBR(e) + start;
 	int			n;
 
 	if (lc > e->level)
 		return 0;
+	if (bs->shared)
+		LWLockAcquire(&bs->locks[id], LW_SHARED);
 	n = Min(e->counts[lc], max);
 	for (int i = 0; i < n; i++)
-		out[i] = (uint64) e->nbr[start + i];
+		out[i] = (uint64) nbr[i];
+	if (bs->shared)
+		LWLockRelease(&bs->locks[id]);
 	return n;
 }
 
@@ -125,7 +293,7 @@ MemPairDistance(void *arg, uint64 a, uint64 b)
 {
 	HnswBuildState *bs = (HnswBuildState *) arg;
 
-	return HnswDistance(&bs->metric, bs->elements[a].vec, bs->elements[b].vec);
+	return HnswDistance(&bs->metric, ELEM_VEC(Elem(bs, (int) a)), ELEM_VEC(Elem(bs, (int) b)));
 }
 
 /* MemDistances prefetches every vector before computing the distances. */
@@ -136,14 +304,14 @@ MemDistances(void *arg, const uint64 *ids, int n, float *dists, bool *ok)
 
 	for (int i = 0; i < n; i++)
 	{
-		const char *v = (const char *) bs->elements[ids[i]].vec;
+		const char *v = (const char *) ELEM_VEC(Elem(bs, (int) ids[i]));
 
 		__builtin_prefetch(v);
 		__builtin_prefetch(v + 64);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		dists[i] = HnswDistance(&bs->metric, bs->query, bs->elements[ids[i]].vec);
+		dists[i] = HnswDistance(&bs->metric, bs->query, ELEM_VEC(Elem(bs, (int) ids[i])));
 		ok[i] = true;
 	}
 }
@@ -155,8 +323,8 @@ static const HnswGraphOps MemOps = {
 /* ---------- in-memory insertion ---------- */
 
 /*
- * An entry of the duplicate map: the newest element with this hash of
- * vector and key values.
+ * An entry of the serial build's duplicate map: the newest element with
+ * this hash of vector and key values.
  */
 typedef struct DupEntry
 {
@@ -172,84 +340,167 @@ VectorHash(Vector *vec, IndexTuple keys)
 }
 
 /*
- * AddToDuplicate gives heaptid to an existing element holding exactly vec
- * and keys when the newest such element has room; returns false otherwise.  Exact
- * duplicates thus fill elements HNSW_HEAPTIDS rows at a time instead of
- * becoming many identical elements, which would all pick the same
- * neighbours and leave one another unreachable.
+ * FindDuplicate returns the newest element whose vector had this hash, or
+ * -1.  In a parallel build the caller holds the hash's duplicate lock.
+ */
+static int
+FindDuplicate(HnswBuildState *bs, uint32 hash)
+{
+	if (bs->shared)
+	{
+		Size		i = hash % bs->shared->dupslots;
+
+		for (;;)
+		{
+			uint64		v = pg_atomic_read_u64(&bs->duptab[i]);
+
+			if (v == 0)
+				return -1;
+			if ((uint32) (v >> 32) == hash)
+				return (int) (uint32) v - 1;
+			i = (i + 1) % bs->shared->dupslots;
+		}
+	}
+	else
+	{
+		DupEntry   *entry = hash_search(bs->dups, &hash, HASH_FIND, NULL);
+
+		return entry ? entry->element : -1;
+	}
+}
+
+/*
+ * RememberElement makes element id the newest holder of its hash.
+ * The shared table is open addressing: a hash owns one slot for good, and
+ * only the holder of its duplicate lock writes it; an empty slot is claimed
+ * with compare-and-swap, since other hashes probe the same slots under
+ * other locks.  The table has twice as many slots as elements can exist.
+ */
+static void
+RememberElement(HnswBuildState *bs, uint32 hash, int id)
+{
+	if (bs->shared)
+	{
+		uint64		val = ((uint64) hash << 32) | (uint64) (uint32) (id + 1);
+		Size		i = hash % bs->shared->dupslots;
+
+		for (;;)
+		{
+			uint64		v = pg_atomic_read_u64(&bs->duptab[i]);
+
+			if (v == 0)
+			{
+				if (pg_atomic_compare_exchange_u64(&bs->duptab[i], &v, val))
+					return;
+				/* v now holds the hash that took the slot */
+			}
+			if ((uint32) (v >> 32) == hash)
+			{
+				pg_atomic_write_u64(&bs->duptab[i], val);
+				return;
+			}
+			i = (i + 1) % bs->shared->dupslots;
+		}
+	}
+	else
+	{
+		DupEntry   *entry = hash_search(bs->dups, &hash, HASH_ENTER, NULL);
+
+		entry->element = id;
+	}
+}
+
+/*
+ * AddToDuplicate gives heaptid to the newest element holding exactly vec
+ * and keys when it has room; returns false otherwise.  Exact duplicates thus fill
+ * elements HNSW_HEAPTIDS rows at a time instead of becoming many identical
+ * elements, which would all pick the same neighbours and leave one another
+ * unreachable.  In a parallel build the caller holds the hash's duplicate
+ * lock, which is also what guards the element's TIDs (read only when the
+ * graph is written).
  */
 static bool
-AddToDuplicate(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer heaptid)
+AddToDuplicate(HnswBuildState *bs, uint32 hash, Vector *vec, IndexTuple keys,
+			   ItemPointer heaptid)
 {
-	uint32		hash = VectorHash(vec, keys);
-	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_FIND, NULL);
+	int			id = FindDuplicate(bs, hash);
 	BuildElement *e;
+	Vector	   *ev;
 
-	if (entry == NULL)
+	if (id < 0)
 		return false;
-	e = &bs->elements[entry->element];
-	if (e->ntids >= HNSW_HEAPTIDS || e->vec->dim != vec->dim ||
-		memcmp(e->vec->x, vec->x, sizeof(float) * vec->dim) != 0 ||
-		!VsKeysEqual(e->keys, keys))
+	e = Elem(bs, id);
+	ev = ELEM_VEC(e);
+	if (e->ntids >= HNSW_HEAPTIDS || ev->dim != vec->dim ||
+		memcmp(ev->x, vec->x, sizeof(float) * vec->dim) != 0 ||
+		!VsKeysEqual(ELEM_KEYS(e), keys))
 		return false;
 	e->tids[e->ntids++] = *heaptid;
 	return true;
 }
 
-/* RememberElement makes element id the newest holder of its vector. */
-static void
-RememberElement(HnswBuildState *bs, int id)
-{
-	uint32		hash = VectorHash(bs->elements[id].vec, bs->elements[id].keys);
-	DupEntry   *entry = hash_search(bs->dups, &hash, HASH_ENTER, NULL);
-
-	entry->element = id;
-}
-
-/* Bytes an element of the given level and key tuple takes in the graph. */
+/* Bytes a serial build charges for an element of the given level and keys. */
 static Size
-ElementBytes(HnswBuildState *bs, int level, IndexTuple keys)
+SerialElementBytes(HnswBuildState *bs, int level, IndexTuple keys)
 {
-	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
-
-	return sizeof(BuildElement) + sizeof(uint32) + VECTOR_SIZE(bs->dim) + VsKeysSize(keys) +
-		sizeof(int16) * (level + 1) + (sizeof(int32) + sizeof(float) + 1) * slots + 64;
+	/* the element, its offset, its visited entry, allocator overhead */
+	return ElementSize(bs->dim, bs->m, level, VsKeysSize(keys), NULL) +
+		sizeof(Size) + sizeof(uint32) + 64;
 }
 
-/* AddElement appends an element (vector and keys copied into graphCtx). */
+/*
+ * AddElement creates an element holding copies of vec, keys and heaptid, with
+ * empty lists, and returns its id; nobody links to it yet.  Serial: from
+ * graphCtx.  Parallel: carved from the shared arena under the mutex;
+ * returns -1 when the arena or the offset table is full.
+ */
 static int
 AddElement(HnswBuildState *bs, Vector *vec, IndexTuple keys, int level, ItemPointer heaptid)
 {
-	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
-	int			slots = HNSW_NEIGHBOR_SLOTS(level, bs->m);
+	Size		size = ElementSize(bs->dim, bs->m, level, VsKeysSize(keys), NULL);
 	BuildElement *e;
+	int			id;
 
-	if (bs->nelements == bs->capacity)
+	if (bs->shared)
 	{
-		bs->capacity *= 2;
-		bs->elements = repalloc_huge(bs->elements, sizeof(BuildElement) * bs->capacity);
-		bs->visited = repalloc_huge(bs->visited, sizeof(uint32) * bs->capacity);
+		HnswShared *sh = bs->shared;
+		Size		off = 0;
+
+		id = -1;
+		SpinLockAcquire(&sh->mutex);
+		if (sh->nelements < sh->maxelements && sh->arenaused + size <= sh->arenasize)
+		{
+			id = sh->nelements++;
+			off = sh->arenaused;
+			sh->arenaused += size;
+			bs->offsets[id] = sh->arenaoff + off;
+		}
+		SpinLockRelease(&sh->mutex);
+		if (id < 0)
+			return -1;
+		LWLockInitialize(&bs->locks[id], sh->tranche);
 	}
-	e = &bs->elements[bs->nelements];
+	else
+	{
+		if (bs->nelements == bs->capacity)
+		{
+			bs->capacity *= 2;
+			bs->offsets = repalloc_huge(bs->offsets, sizeof(Size) * bs->capacity);
+		}
+		id = bs->nelements++;
+		bs->offsets[id] = (Size) (uintptr_t) MemoryContextAlloc(bs->graphCtx, size);
+		bs->memUsed += SerialElementBytes(bs, level, keys);
+	}
+	e = Elem(bs, id);
 	memset(e, 0, sizeof(BuildElement));
-	e->vec = palloc(VARSIZE(vec));
-	memcpy(e->vec, vec, VARSIZE(vec));
-	if (keys != NULL)
-	{
-		e->keys = palloc(IndexTupleSize(keys));
-		memcpy(e->keys, keys, IndexTupleSize(keys));
-	}
+	ElementSize(bs->dim, bs->m, level, VsKeysSize(keys), e);
 	e->level = level;
 	e->ntids = 1;
 	e->tids[0] = *heaptid;
-	e->counts = palloc0(sizeof(int16) * (level + 1));
-	e->nbr = palloc(sizeof(int32) * slots);
-	e->nbrdist = palloc(sizeof(float) * slots);
-	e->nbrkept = palloc(sizeof(uint8) * slots);
-	bs->visited[bs->nelements] = 0;
-	bs->memUsed += ElementBytes(bs, level, keys);
-	MemoryContextSwitchTo(old);
-	return bs->nelements++;
+	memcpy(ELEM_VEC(e), vec, VARSIZE(vec));
+	if (keys != NULL)
+		memcpy(ElemPart(e, e->keysoff), keys, IndexTupleSize(keys));
+	return id;
 }
 
 /*
@@ -259,27 +510,38 @@ AddElement(HnswBuildState *bs, Vector *vec, IndexTuple keys, int level, ItemPoin
  * chosen member closer to n is closer to it than n is; the farthest filler
  * goes (or the farthest member when all were chosen).  A full list with
  * members of unknown standing is re-selected from scratch (O(m^2)
- * distances), which records every member's standing.
+ * distances), which records every member's standing.  In a parallel build
+ * n's lock is held exclusively throughout; vectors never change, so
+ * distances need no other lock.  Two elements inserted at the same time
+ * can each choose the other, so a list that already names newid is left
+ * alone.
  */
 static void
 AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 {
-	BuildElement *e = &bs->elements[n];
+	BuildElement *e = Elem(bs, n);
 	int			start = HNSW_LAYER_START(lc, bs->m);
 	int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
-	int			count = e->counts[lc];
-	int32	   *nbr = e->nbr + start;
-	float	   *nd = e->nbrdist + start;
-	uint8	   *nk = e->nbrkept + start;
+	int			count;
+	int32	   *nbr = ELEM_NBR(e) + start;
+	float	   *nd = ELEM_DIST(e) + start;
+	uint8	   *nk = ELEM_KEPT(e) + start;
 	bool		known = true;
 
+	if (bs->shared)
+		LWLockAcquire(&bs->locks[n], LW_EXCLUSIVE);
+	count = e->counts[lc];
+	/* in parallel, n may have chosen newid itself while both were inserted */
+	for (int i = 0; i < count; i++)
+		if (nbr[i] == newid)
+			goto done;
 	if (count < cap)
 	{
 		nbr[count] = newid;
 		nd[count] = dist;
 		nk[count] = NBR_UNKNOWN;
 		e->counts[lc]++;
-		return;
+		goto done;
 	}
 	for (int i = 0; i < count; i++)
 		if (nk[i] == NBR_UNKNOWN)
@@ -289,17 +551,18 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 	{
 		bool		newkept = true;
 		int			drop = -1;	/* slot to replace; count = the newcomer itself */
+		Vector	   *newvec = ELEM_VEC(Elem(bs, newid));
 
 		for (int i = 0; i < count && newkept; i++)
 			if (nk[i] == NBR_KEPT && nd[i] < dist &&
-				HnswDistance(&bs->metric, bs->elements[nbr[i]].vec, bs->elements[newid].vec) <= dist)
+				HnswDistance(&bs->metric, ELEM_VEC(Elem(bs, nbr[i])), newvec) <= dist)
 				newkept = false;
 		/* the farthest filler, the newcomer included */
 		for (int i = 0; i < count; i++)
 			if (nk[i] == NBR_FILLER && (drop < 0 || nd[i] > nd[drop]))
 				drop = i;
 		if (!newkept && (drop < 0 || dist > nd[drop]))
-			return;				/* the newcomer is the farthest filler */
+			goto done;			/* the newcomer is the farthest filler */
 		if (drop < 0)
 		{
 			/* all chosen: the farthest of them and the newcomer goes */
@@ -307,14 +570,13 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 				if (drop < 0 || nd[i] > nd[drop])
 					drop = i;
 			if (dist >= nd[drop])
-				return;
+				goto done;
 		}
 		nbr[drop] = newid;
 		nd[drop] = dist;
 		nk[drop] = newkept ? NBR_KEPT : NBR_FILLER;
-		return;
 	}
-
+	else
 	{
 		VsHeapEntry cands[2 * HNSW_MAX_M + 1];
 		VsHeapEntry chosen[2 * HNSW_MAX_M];
@@ -338,18 +600,33 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 		}
 		e->counts[lc] = nchosen;
 	}
+done:
+	if (bs->shared)
+		LWLockRelease(&bs->locks[n]);
 }
 
 /*
- * InsertInMemory adds one prepared vector with its heap TID to the graph:
- * descend greedily to the element's level, search each lower layer with
- * ef_construction, link to the heuristic's choice and back.  An exact
- * duplicate of the closest element joins it while it has room.
+ * InsertInMemory adds one prepared vector with its key values and heap TID
+ * to the graph: an exact duplicate (vector and keys) of a recent element
+ * joins it while it has room;
+ * otherwise a new element descends greedily to its level, searches each
+ * lower layer with ef_construction, gets its lists and is linked back.
+ * Returns false, having changed nothing, when a parallel build's arena is
+ * full (a serial build checks its budget before calling).
+ *
+ * Parallel: the element is created and made the newest holder of its
+ * hash under the hash's duplicate lock, so an equal vector arriving
+ * meanwhile joins it rather than making a twin.  Its own lists are
+ * complete before the first back-link makes it reachable.  The entry
+ * point and top level are read and moved under the mutex.
  */
-static void
+static bool
 InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer heaptid)
 {
+	HnswShared *sh = bs->shared;
 	int			level = HnswRandomLevel(bs->m);
+	uint32		hash = VectorHash(vec, keys);
+	LWLock	   *duplock = sh ? &sh->duplocks[hash % HNSW_DUP_LOCKS] : NULL;
 	VsHeapEntry *layers[HNSW_MAX_LEVEL + 1];
 	int			nlayer[HNSW_MAX_LEVEL + 1];
 	VsHeapEntry ep;
@@ -357,34 +634,69 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 	int			neps;
 	int			top;
 	int			id;
+	int			entry;
+	int			maxlevel;
+	BuildElement *e;
 
-	if (AddToDuplicate(bs, vec, keys, heaptid))
-		return;
-	if (bs->entry < 0)
+	if (duplock)
+		LWLockAcquire(duplock, LW_EXCLUSIVE);
+	if (AddToDuplicate(bs, hash, vec, keys, heaptid))
 	{
-		bs->entry = AddElement(bs, vec, keys, level, heaptid);
-		bs->maxlevel = level;
-		RememberElement(bs, bs->entry);
-		return;
+		if (duplock)
+			LWLockRelease(duplock);
+		return true;
 	}
+	id = AddElement(bs, vec, keys, level, heaptid);
+	if (id >= 0)
+		RememberElement(bs, hash, id);
+	if (duplock)
+		LWLockRelease(duplock);
+	if (id < 0)
+		return false;
 
-	bs->query = vec;
-	ep.id = bs->entry;
-	ep.dist = HnswDistance(&bs->metric, vec, bs->elements[bs->entry].vec);
+	if (sh)
+	{
+		SpinLockAcquire(&sh->mutex);
+		entry = sh->entry;
+		maxlevel = sh->maxlevel;
+		if (entry < 0)
+		{
+			sh->entry = id;
+			sh->maxlevel = level;
+		}
+		SpinLockRelease(&sh->mutex);
+	}
+	else
+	{
+		entry = bs->entry;
+		maxlevel = bs->maxlevel;
+		if (entry < 0)
+		{
+			bs->entry = id;
+			bs->maxlevel = level;
+		}
+	}
+	if (entry < 0)
+		return true;
+
+	bs->query = ELEM_VEC(Elem(bs, id));
+	ep.id = entry;
+	ep.dist = HnswDistance(&bs->metric, vec, ELEM_VEC(Elem(bs, entry)));
 	eps = &ep;
 	neps = 1;
-	for (int lc = bs->maxlevel; lc > level; lc--)
+	for (int lc = maxlevel; lc > level; lc--)
 	{
 		VsHeap		w;
 
 		VsHeapInit(&w, 2, true);
 		bs->epoch++;
+		EnsureVisited(bs, ep.id);
 		bs->visited[ep.id] = bs->epoch;
 		HnswSearchLayer(&MemOps, bs, eps, neps, 1, lc, bs->m, &w);
 		ep = *VsHeapTop(&w);
 		pfree(w.items);
 	}
-	top = Min(level, bs->maxlevel);
+	top = Min(level, maxlevel);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		VsHeap		w;
@@ -392,7 +704,10 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 		VsHeapInit(&w, bs->efc + 1, true);
 		bs->epoch++;
 		for (int i = 0; i < neps; i++)
+		{
+			EnsureVisited(bs, eps[i].id);
 			bs->visited[eps[i].id] = bs->epoch;
+		}
 		HnswSearchLayer(&MemOps, bs, eps, neps, bs->efc, lc, bs->m, &w);
 		layers[lc] = HnswHeapToSorted(&w, &nlayer[lc]);
 		pfree(w.items);
@@ -400,8 +715,10 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 		neps = nlayer[lc];
 	}
 
-	id = AddElement(bs, vec, keys, level, heaptid);
-	RememberElement(bs, id);
+	/* its own lists, every layer, before anyone can reach it */
+	e = Elem(bs, id);
+	if (sh)
+		LWLockAcquire(&bs->locks[id], LW_EXCLUSIVE);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		int			cap = HNSW_LAYER_SLOTS(lc, bs->m);
@@ -409,27 +726,59 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 		VsHeapEntry chosen[2 * HNSW_MAX_M];
 		bool		kept[2 * HNSW_MAX_M];
 		int			nchosen;
-		BuildElement *e;
 
 		nchosen = HnswSelectNeighbors(&MemOps, bs, layers[lc], nlayer[lc], cap, chosen, kept);
-		e = &bs->elements[id];
 		for (int i = 0; i < nchosen; i++)
 		{
-			e->nbr[start + i] = (int32) chosen[i].id;
-			e->nbrdist[start + i] = chosen[i].dist;
-			e->nbrkept[start + i] = kept[i] ? NBR_KEPT : NBR_FILLER;
+			ELEM_NBR(e)[start + i] = (int32) chosen[i].id;
+			ELEM_DIST(e)[start + i] = chosen[i].dist;
+			ELEM_KEPT(e)[start + i] = kept[i] ? NBR_KEPT : NBR_FILLER;
 		}
 		e->counts[lc] = nchosen;
-		for (int i = 0; i < nchosen; i++)
-			AddBackLink(bs, (int) chosen[i].id, id, lc, chosen[i].dist);
 	}
-	if (level > bs->maxlevel)
-	{
-		bs->entry = id;
-		bs->maxlevel = level;
-	}
-}
+	if (sh)
+		LWLockRelease(&bs->locks[id]);
 
+	/* back-links: one neighbour's lock at a time */
+	for (int lc = top; lc >= 0; lc--)
+	{
+		int			start = HNSW_LAYER_START(lc, bs->m);
+		int			n;
+		int32		nbr[2 * HNSW_MAX_M];
+		float		dist[2 * HNSW_MAX_M];
+
+		/* copied: a concurrent insert may replace our own links meanwhile */
+		if (sh)
+			LWLockAcquire(&bs->locks[id], LW_SHARED);
+		n = e->counts[lc];
+		memcpy(nbr, ELEM_NBR(e) + start, sizeof(int32) * n);
+		memcpy(dist, ELEM_DIST(e) + start, sizeof(float) * n);
+		if (sh)
+			LWLockRelease(&bs->locks[id]);
+		for (int i = 0; i < n; i++)
+			AddBackLink(bs, nbr[i], id, lc, dist[i]);
+	}
+
+	if (level > maxlevel)
+	{
+		if (sh)
+		{
+			SpinLockAcquire(&sh->mutex);
+			if (level > sh->maxlevel)
+			{
+				sh->entry = id;
+				sh->maxlevel = level;
+			}
+			SpinLockRelease(&sh->mutex);
+		}
+		else
+		{
+			bs->entry = id;
+			bs->maxlevel = level;
+		}
+	}
+	return true;
+}
 /* ---------- connectivity ---------- */
 
 /*
@@ -455,14 +804,14 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 static bool
 CanTakeLink(HnswBuildState *bs, int t, const int *indegree, bool may_replace)
 {
-	BuildElement *e = &bs->elements[t];
+	BuildElement *e = Elem(bs, t);
 
 	if (e->counts[0] < HNSW_LAYER_SLOTS(0, bs->m))
 		return true;
 	if (!may_replace)
 		return false;
 	for (int k = 0; k < e->counts[0]; k++)
-		if (indegree[e->nbr[k]] >= 2)
+		if (indegree[ELEM_NBR(e)[k]] >= 2)
 			return true;
 	return false;
 }
@@ -495,8 +844,12 @@ ConnectGraph(HnswBuildState *bs)
 			reached[i] = false;
 		}
 		for (int i = 0; i < (int) n; i++)
-			for (int k = 0; k < bs->elements[i].counts[0]; k++)
-				indegree[bs->elements[i].nbr[k]]++;
+		{
+			BuildElement *e = Elem(bs, i);
+
+			for (int k = 0; k < e->counts[0]; k++)
+				indegree[ELEM_NBR(e)[k]]++;
+		}
 		reached[bs->entry] = true;
 		queue[tail++] = bs->entry;
 		for (int i = -1; i < (int) n; i++)
@@ -504,15 +857,18 @@ ConnectGraph(HnswBuildState *bs)
 			CHECK_FOR_INTERRUPTS();
 			if (i >= 0 && !reached[i])
 			{
-				BuildElement *e = &bs->elements[i];
+				BuildElement *e = Elem(bs, i);
+				int32	   *enbr = ELEM_NBR(e);
 				int			target = -1;
 				BuildElement *t;
+				int32	   *tnbr;
+				float	   *tdist;
 				float		d;
 
 				/* a reached neighbour that can take a link without losing one */
 				for (int k = 0; k < e->counts[0] && target < 0; k++)
-					if (reached[e->nbr[k]] && CanTakeLink(bs, e->nbr[k], indegree, may_replace))
-						target = e->nbr[k];
+					if (reached[enbr[k]] && CanTakeLink(bs, enbr[k], indegree, may_replace))
+						target = enbr[k];
 				/* else the element reached last, else the entry point */
 				if (target < 0 && CanTakeLink(bs, queue[tail - 1], indegree, may_replace))
 					target = queue[tail - 1];
@@ -520,27 +876,29 @@ ConnectGraph(HnswBuildState *bs)
 					target = bs->entry;
 				if (target < 0)
 					continue;	/* inner product: leave it to the final pass */
-				t = &bs->elements[target];
-				d = HnswDistance(&bs->metric, e->vec, t->vec);
+				t = Elem(bs, target);
+				tnbr = ELEM_NBR(t);
+				tdist = ELEM_DIST(t);
+				d = HnswDistance(&bs->metric, ELEM_VEC(e), ELEM_VEC(t));
 				if (t->counts[0] < cap0)
 				{
-					t->nbr[t->counts[0]] = i;
-					t->nbrkept[t->counts[0]] = NBR_UNKNOWN;
-					t->nbrdist[t->counts[0]++] = d;
+					tnbr[t->counts[0]] = i;
+					ELEM_KEPT(t)[t->counts[0]] = NBR_UNKNOWN;
+					tdist[t->counts[0]++] = d;
 				}
 				else
 				{
 					int			best = 0;
 
 					for (int k = 1; k < t->counts[0]; k++)
-						if (indegree[t->nbr[k]] > indegree[t->nbr[best]] ||
-							(indegree[t->nbr[k]] == indegree[t->nbr[best]] &&
-							 t->nbrdist[k] > t->nbrdist[best]))
+						if (indegree[tnbr[k]] > indegree[tnbr[best]] ||
+							(indegree[tnbr[k]] == indegree[tnbr[best]] &&
+							 tdist[k] > tdist[best]))
 							best = k;
-					indegree[t->nbr[best]]--;
-					t->nbr[best] = i;
-					t->nbrkept[best] = NBR_UNKNOWN;
-					t->nbrdist[best] = d;
+					indegree[tnbr[best]]--;
+					tnbr[best] = i;
+					ELEM_KEPT(t)[best] = NBR_UNKNOWN;
+					tdist[best] = d;
 				}
 				indegree[i]++;
 				reached[i] = true;
@@ -549,14 +907,15 @@ ConnectGraph(HnswBuildState *bs)
 			}
 			while (head < tail)
 			{
-				BuildElement *e = &bs->elements[queue[head++]];
+				BuildElement *e = Elem(bs, queue[head++]);
+				int32	   *enbr = ELEM_NBR(e);
 
 				for (int k = 0; k < e->counts[0]; k++)
 				{
-					if (!reached[e->nbr[k]])
+					if (!reached[enbr[k]])
 					{
-						reached[e->nbr[k]] = true;
-						queue[tail++] = e->nbr[k];
+						reached[enbr[k]] = true;
+						queue[tail++] = enbr[k];
 					}
 				}
 			}
@@ -607,7 +966,8 @@ LayoutPlace(Layout *l, Size size, ItemPointer tid)
  * WriteGraph assigns every element and neighbour tuple a TID, then writes
  * the pages in order (extending the index after the metapage) and points
  * the metapage at the entry element.  No WAL here: hnswbuild logs every
- * page at the end.
+ * page at the end.  In a parallel build the caller makes sure no
+ * in-memory insert is under way (all done, or the flush protocol).
  */
 static void
 WriteGraph(HnswBuildState *bs)
@@ -619,7 +979,17 @@ WriteGraph(HnswBuildState *bs)
 	BlockNumber lastblk = InvalidBlockNumber;
 	HnswEdit	edit;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+	if (bs->shared)
+	{
+		/* every in-memory insert is over: read the graph's extent */
+		SpinLockAcquire(&bs->shared->mutex);
+		bs->nelements = bs->shared->nelements;
+		bs->entry = bs->shared->entry;
+		bs->maxlevel = bs->shared->maxlevel;
+		SpinLockRelease(&bs->shared->mutex);
+	}
+	if (bs->isleader)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 	if (bs->nelements == 0)
 		return;
 	ConnectGraph(bs);
@@ -628,17 +998,17 @@ WriteGraph(HnswBuildState *bs)
 	LayoutNewPage(&layout);
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		BuildElement *e = &bs->elements[i];
+		BuildElement *e = Elem(bs, i);
 
-		LayoutPlace(&layout, HnswElementSize(bs->index, bs->dim, e->keys), &e->tid);
+		LayoutPlace(&layout, HnswElementSize(bs->index, bs->dim, ELEM_KEYS(e)), &e->tid);
 		LayoutPlace(&layout, HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m), &e->nbrtid);
 	}
 
 	for (int i = 0; i < bs->nelements; i++)
 	{
-		BuildElement *e = &bs->elements[i];
+		BuildElement *e = Elem(bs, i);
 		int			slots = HNSW_NEIGHBOR_SLOTS(e->level, bs->m);
-		Size		esize = HnswElementSize(bs->index, bs->dim, e->keys);
+		Size		esize = HnswElementSize(bs->index, bs->dim, ELEM_KEYS(e));
 		Size		nsize = HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m);
 		HnswNeighborTuple ntup = palloc0(nsize);
 		OffsetNumber off;
@@ -646,7 +1016,7 @@ WriteGraph(HnswBuildState *bs)
 		CHECK_FOR_INTERRUPTS();
 
 		/* element tuple */
-		HnswFillElement(etup, e->level, e->vec, NULL, e->keys);
+		HnswFillElement(etup, e->level, ELEM_VEC(e), NULL, ELEM_KEYS(e));
 		for (int t = 0; t < e->ntids; t++)
 			etup->heaptids[t] = e->tids[t];
 		etup->neighbortid = e->nbrtid;
@@ -661,7 +1031,7 @@ WriteGraph(HnswBuildState *bs)
 			int			start = HNSW_LAYER_START(lc, bs->m);
 
 			for (int k = 0; k < e->counts[lc]; k++)
-				ntup->tids[start + k] = bs->elements[e->nbr[start + k]].tid;
+				ntup->tids[start + k] = Elem(bs, ELEM_NBR(e)[start + k])->tid;
 		}
 
 		for (int part = 0; part < 2; part++)
@@ -705,7 +1075,7 @@ WriteGraph(HnswBuildState *bs)
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswEditBegin(&edit, bs->index, false);
 	page = HnswEditPage(&edit, buf, false);
-	HnswPageGetMeta(page)->entry = bs->elements[bs->entry].tid;
+	HnswPageGetMeta(page)->entry = Elem(bs, bs->entry)->tid;
 	HnswPageGetMeta(page)->entry_level = bs->maxlevel;
 	HnswPageGetMeta(page)->insert_page = lastblk;
 	HnswPageGetMeta(page)->elements = bs->nelements;
@@ -717,8 +1087,103 @@ WriteGraph(HnswBuildState *bs)
 /* ---------- the build ---------- */
 
 /*
+ * FlushShared writes a full shared graph to pages once, for everyone.  The
+ * first participant to get here sets flushing (no new in-memory insert
+ * starts), waits until the inserts under way are done, writes the graph
+ * and sets flushed; the others wait for flushed.  The waits are on a
+ * condition variable, so cancels are served meanwhile.  Afterwards every
+ * participant inserts page by page.
+ */
+static void
+FlushShared(HnswBuildState *bs)
+{
+	HnswShared *sh = bs->shared;
+	bool		flusher = false;
+
+	SpinLockAcquire(&sh->mutex);
+	if (!sh->flushing)
+	{
+		sh->flushing = true;
+		flusher = true;
+	}
+	SpinLockRelease(&sh->mutex);
+
+	ConditionVariablePrepareToSleep(&sh->flushcv);
+	for (;;)
+	{
+		bool		ready;
+
+		SpinLockAcquire(&sh->mutex);
+		ready = flusher ? sh->inflight == 0 : sh->flushed;
+		SpinLockRelease(&sh->mutex);
+		if (ready)
+			break;
+		ConditionVariableSleep(&sh->flushcv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+
+	if (flusher)
+	{
+		ereport(NOTICE,
+				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
+						(double) pg_atomic_read_u64(&sh->indtuples)),
+				 errdetail("Building will take significantly more time."),
+				 errhint("Increase maintenance_work_mem to speed up builds.")));
+		WriteGraph(bs);
+		if (bs->isleader)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+		SpinLockAcquire(&sh->mutex);
+		sh->flushed = true;
+		SpinLockRelease(&sh->mutex);
+		ConditionVariableBroadcast(&sh->flushcv);
+	}
+	bs->spilled = true;
+}
+
+/*
+ * ParallelInsert indexes one row in a parallel build: into the shared
+ * graph while it has room (counted in inflight, so a flush waits for it),
+ * else, once the graph is written, page by page like an insert.
+ */
+static void
+ParallelInsert(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer tid)
+{
+	HnswShared *sh = bs->shared;
+
+	if (!bs->spilled)
+	{
+		bool		inmemory = false;
+
+		SpinLockAcquire(&sh->mutex);
+		if (!sh->flushing)
+		{
+			sh->inflight++;
+			inmemory = true;
+		}
+		SpinLockRelease(&sh->mutex);
+		if (inmemory)
+		{
+			bool		done = InsertInMemory(bs, vec, keys, tid);
+			bool		wake;
+
+			SpinLockAcquire(&sh->mutex);
+			sh->inflight--;
+			wake = sh->flushing && sh->inflight == 0;
+			SpinLockRelease(&sh->mutex);
+			if (wake)
+				ConditionVariableBroadcast(&sh->flushcv);
+			if (done)
+				return;
+		}
+		FlushShared(bs);
+	}
+	HnswInsertVector(bs->index, vec, keys, tid, true);
+}
+
+/*
  * BuildCallback receives each live heap row.  It works in tmpCtx, which is
- * reset after every row; the graph lives in graphCtx.
+ * reset after every row; a serial graph lives in graphCtx.  The leader
+ * reports the rows indexed by every participant.
  */
 static void
 BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -727,7 +1192,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	HnswBuildState *bs = (HnswBuildState *) arg;
 	MemoryContext old;
 	Vector	   *vec;
-	IndexTuple	keys;
+	IndexTuple	keys = NULL;
 
 	if (isnull[0])
 		return;
@@ -737,8 +1202,21 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	{
 		keys = VsKeysForm(index, values, isnull);
 		(void) HnswElementSize(index, bs->dim, keys);	/* too big: error now */
+	}
+	if (vec != NULL && bs->shared)
+	{
+		uint64		total;
+
+		ParallelInsert(bs, vec, keys, tid);
+		bs->indtuples++;
+		total = pg_atomic_add_fetch_u64(&bs->shared->indtuples, 1);
+		if (bs->isleader)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) total);
+	}
+	else if (vec != NULL)
+	{
 		if (!bs->spilled &&
-			bs->memUsed + ElementBytes(bs, HNSW_MAX_LEVEL, keys) > bs->memLimit)
+			bs->memUsed + SerialElementBytes(bs, HNSW_MAX_LEVEL, keys) > bs->memLimit)
 		{
 			ereport(NOTICE,
 					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
@@ -781,9 +1259,342 @@ IndexDimensions(Relation index)
 	return dim;
 }
 
+
+/*
+ * InitBuildState fills what every participant needs, in
+ * CurrentMemoryContext: relations, metric, parameters, the row context and
+ * an empty visited array.  The graph itself is set up by InitSerialGraph
+ * or AttachShared.
+ */
+static void
+InitBuildState(HnswBuildState *bs, Relation heap, Relation index, int dim, int m, int efc)
+{
+	memset(bs, 0, sizeof(HnswBuildState));
+	bs->heap = heap;
+	bs->index = index;
+	bs->dim = dim;
+	bs->m = m;
+	bs->efc = efc;
+	HnswInitMetric(index, &bs->metric);
+	bs->entry = -1;
+	bs->maxlevel = -1;
+	bs->memLimit = (Size) maintenance_work_mem * 1024;
+	bs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw build row",
+									   ALLOCSET_DEFAULT_SIZES);
+	bs->visitedCap = 1024;
+	bs->visited = palloc0(sizeof(uint32) * bs->visitedCap);
+}
+
+/* InitSerialGraph gives a serial build its local graph and duplicate map. */
+static void
+InitSerialGraph(HnswBuildState *bs)
+{
+	HASHCTL		hctl;
+
+	bs->graphCtx = GenerationContextCreate(CurrentMemoryContext, "vsearch_hnsw build graph",
+										   ALLOCSET_DEFAULT_SIZES);
+	bs->capacity = 1024;
+	bs->offsets = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Size) * bs->capacity);
+	bs->base = 0;
+	hctl.keysize = sizeof(uint32);
+	hctl.entrysize = sizeof(DupEntry);
+	hctl.hcxt = CurrentMemoryContext;
+	bs->dups = hash_create("vsearch_hnsw build duplicates", 1024, &hctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* AttachShared points bs at a parallel build's shared state and graph. */
+static void
+AttachShared(HnswBuildState *bs, HnswShared *sh, char *graph, ParallelTableScanDesc pscan)
+{
+	bs->shared = sh;
+	bs->pscan = pscan;
+	bs->base = (uintptr_t) graph;
+	bs->offsets = (Size *) graph;
+	bs->locks = (LWLock *) (graph + sh->locksoff);
+	bs->duptab = (pg_atomic_uint64 *) (graph + sh->dupoff);
+	LWLockRegisterTranche(sh->tranche, "vsearch_hnsw_build");
+}
+
+/*
+ * ParallelScanAndInsert is one participant's share of a parallel build:
+ * it joins the parallel heap scan and indexes the rows it gets, then
+ * reports its heap tuple count and signals the leader.
+ */
+static void
+ParallelScanAndInsert(HnswBuildState *bs)
+{
+	HnswShared *sh = bs->shared;
+	IndexInfo  *indexInfo = BuildIndexInfo(bs->index);
+	TableScanDesc scan;
+	double		reltuples;
+
+	indexInfo->ii_Concurrent = sh->isconcurrent;
+	scan = table_beginscan_parallel(bs->heap, bs->pscan);
+	reltuples = table_index_build_scan(bs->heap, bs->index, indexInfo, true, bs->isleader,
+									   BuildCallback, bs, scan);
+
+	SpinLockAcquire(&sh->mutex);
+	sh->reltuples += reltuples;
+	sh->nparticipantsdone++;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableSignal(&sh->donecv);
+}
+
+/*
+ * HnswParallelBuildMain is a parallel worker's entry point (found by name
+ * through CreateParallelContext, hence exported).  It opens the relations
+ * with the locks the leader holds (the lock group makes them compatible),
+ * inserts its share of the rows into the shared graph and reports its
+ * buffer and WAL usage.
+ */
+void
+HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	HnswShared *sh;
+	HnswBuildState bs;
+	Relation	heap;
+	Relation	index;
+	LOCKMODE	heapLockmode;
+	LOCKMODE	indexLockmode;
+	BufferUsage *bufferusage;
+	WalUsage   *walusage;
+
+	debug_query_string = shm_toc_lookup(toc, HNSW_KEY_QUERY_TEXT, true);
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	sh = shm_toc_lookup(toc, HNSW_KEY_SHARED, false);
+	if (!sh->isconcurrent)
+	{
+		heapLockmode = ShareLock;
+		indexLockmode = AccessExclusiveLock;
+	}
+	else
+	{
+		heapLockmode = ShareUpdateExclusiveLock;
+		indexLockmode = RowExclusiveLock;
+	}
+	heap = table_open(sh->heaprelid, heapLockmode);
+	index = index_open(sh->indexrelid, indexLockmode);
+
+	InitBuildState(&bs, heap, index, sh->dim, sh->m, sh->efc);
+	AttachShared(&bs, sh, shm_toc_lookup(toc, HNSW_KEY_GRAPH, false),
+				 shm_toc_lookup(toc, HNSW_KEY_SCAN, false));
+
+	InstrStartParallelQuery();
+	ParallelScanAndInsert(&bs);
+	bufferusage = shm_toc_lookup(toc, HNSW_KEY_BUFFER_USAGE, false);
+	walusage = shm_toc_lookup(toc, HNSW_KEY_WAL_USAGE, false);
+	InstrEndParallelQuery(&bufferusage[ParallelWorkerNumber], &walusage[ParallelWorkerNumber]);
+
+	index_close(index, indexLockmode);
+	table_close(heap, heapLockmode);
+}
+
+/* EndParallel releases the snapshot and the parallel context. */
+static void
+EndParallel(ParallelContext *pcxt, Snapshot snapshot)
+{
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
+/*
+ * BeginParallel tries to start a parallel build with up to request
+ * workers.  maintenance_work_mem is divided up front: every element takes
+ * at least a level-0 element's bytes plus its offset, its lock, two
+ * duplicate-table slots and one visited entry in each participant's local
+ * array; that bounds the element count, the tables are sized for it and
+ * the arena gets the rest.  The heap scan uses SnapshotAny, or for CREATE
+ * INDEX CONCURRENTLY a registered MVCC snapshot (as nbtree does).  On
+ * success bs is attached to the shared graph and the leader takes part as
+ * one more participant; when no worker could be launched everything is
+ * undone and bs stays serial.
+ */
+static void
+BeginParallel(HnswBuildState *bs, bool isconcurrent, int request)
+{
+	int			participants = request + 1;
+	Size		budget = (Size) maintenance_work_mem * 1024;
+	Size		elembytes;
+	Size		maxel;
+	Size		dupslots;
+	Size		locksoff;
+	Size		dupoff;
+	Size		arenaoff;
+	Size		arenasize;
+	Size		estshared;
+	Size		estscan;
+	Size		estgraph;
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	HnswShared *sh;
+	ParallelTableScanDesc pscan;
+	char	   *graph;
+	BufferUsage *bufferusage;
+	WalUsage   *walusage;
+	int			querylen = 0;
+
+	elembytes = ElementSize(bs->dim, bs->m, 0, 0, NULL) + sizeof(Size) + sizeof(LWLock) +
+		2 * sizeof(pg_atomic_uint64) + participants * sizeof(uint32);
+	maxel = Min(budget / elembytes, (Size) (PG_INT32_MAX / 2));
+	if (maxel < 2)
+		return;
+	dupslots = 2 * maxel + 1;
+	locksoff = MAXALIGN(mul_size(sizeof(Size), maxel));
+	dupoff = add_size(locksoff, MAXALIGN(mul_size(sizeof(LWLock), maxel)));
+	arenaoff = add_size(dupoff, MAXALIGN(mul_size(sizeof(pg_atomic_uint64), dupslots)));
+	/* what the tables and the local visited arrays leave of the budget */
+	if (add_size(arenaoff, mul_size(participants * sizeof(uint32), maxel)) >= budget)
+		return;
+	arenasize = budget - arenaoff - participants * sizeof(uint32) * maxel;
+	estgraph = add_size(arenaoff, arenasize);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vsearch", "HnswParallelBuildMain", request);
+	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	estshared = MAXALIGN(sizeof(HnswShared));
+	estscan = table_parallelscan_estimate(bs->heap, snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	shm_toc_estimate_chunk(&pcxt->estimator, estscan);
+	shm_toc_estimate_chunk(&pcxt->estimator, estgraph);
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
+	if (debug_query_string)
+	{
+		querylen = strlen(debug_query_string);
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no dynamic shared memory segment was available */
+		EndParallel(pcxt, snapshot);
+		return;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, estshared);
+	memset(sh, 0, estshared);
+	if (BuildTranche == 0)
+		BuildTranche = LWLockNewTrancheId();
+	sh->heaprelid = RelationGetRelid(bs->heap);
+	sh->indexrelid = RelationGetRelid(bs->index);
+	sh->isconcurrent = isconcurrent;
+	sh->tranche = BuildTranche;
+	sh->m = bs->m;
+	sh->efc = bs->efc;
+	sh->dim = bs->dim;
+	sh->maxelements = (int) maxel;
+	sh->dupslots = dupslots;
+	sh->arenasize = arenasize;
+	sh->locksoff = locksoff;
+	sh->dupoff = dupoff;
+	sh->arenaoff = arenaoff;
+	SpinLockInit(&sh->mutex);
+	sh->entry = -1;
+	sh->maxlevel = -1;
+	pg_atomic_init_u64(&sh->indtuples, 0);
+	ConditionVariableInit(&sh->flushcv);
+	ConditionVariableInit(&sh->donecv);
+	for (int i = 0; i < HNSW_DUP_LOCKS; i++)
+		LWLockInitialize(&sh->duplocks[i], BuildTranche);
+	shm_toc_insert(pcxt->toc, HNSW_KEY_SHARED, sh);
+
+	pscan = shm_toc_allocate(pcxt->toc, estscan);
+	table_parallelscan_initialize(bs->heap, pscan, snapshot);
+	shm_toc_insert(pcxt->toc, HNSW_KEY_SCAN, pscan);
+
+	graph = shm_toc_allocate(pcxt->toc, estgraph);
+	for (Size i = 0; i < dupslots; i++)
+		pg_atomic_init_u64((pg_atomic_uint64 *) (graph + dupoff) + i, 0);
+	shm_toc_insert(pcxt->toc, HNSW_KEY_GRAPH, graph);
+
+	if (debug_query_string)
+	{
+		char	   *sharedquery = shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(sharedquery, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, HNSW_KEY_QUERY_TEXT, sharedquery);
+	}
+	bufferusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, HNSW_KEY_BUFFER_USAGE, bufferusage);
+	walusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, HNSW_KEY_WAL_USAGE, walusage);
+
+	LaunchParallelWorkers(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("building index \"%s\" on table \"%s\" with %d parallel workers launched of %d requested",
+							 RelationGetRelationName(bs->index), RelationGetRelationName(bs->heap),
+							 pcxt->nworkers_launched, request)));
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		EndParallel(pcxt, snapshot);
+		return;
+	}
+
+	AttachShared(bs, sh, graph, pscan);
+	bs->pcxt = pcxt;
+	bs->snapshot = snapshot;
+	bs->bufferusage = bufferusage;
+	bs->walusage = walusage;
+}
+
+/*
+ * ParallelLeaderBuild runs the leader's part of a parallel build: its own
+ * share of the scan, then waiting for the workers (reporting the rows
+ * indexed meanwhile), then writing the graph if no participant had to.
+ * Returns the heap tuples all participants saw.  The parallel context is
+ * still open on return (the graph lives in it).
+ */
+static double
+ParallelLeaderBuild(HnswBuildState *bs)
+{
+	HnswShared *sh = bs->shared;
+	int			nlaunched = bs->pcxt->nworkers_launched;
+
+	ParallelScanAndInsert(bs);
+	WaitForParallelWorkersToAttach(bs->pcxt);
+	ConditionVariablePrepareToSleep(&sh->donecv);
+	for (;;)
+	{
+		int			done;
+
+		SpinLockAcquire(&sh->mutex);
+		done = sh->nparticipantsdone;
+		SpinLockRelease(&sh->mutex);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+									 (int64) pg_atomic_read_u64(&sh->indtuples));
+		if (done == nlaunched + 1)
+			break;
+		ConditionVariableTimedSleep(&sh->donecv, 1000L, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+	WaitForParallelWorkersToFinish(bs->pcxt);
+	for (int i = 0; i < nlaunched; i++)
+		InstrAccumParallelQuery(&bs->bufferusage[i], &bs->walusage[i]);
+
+	ereport(DEBUG1,
+			(errmsg_internal("building index \"%s\": parallel workers indexed %.0f of %.0f rows",
+							 RelationGetRelationName(bs->index),
+							 (double) pg_atomic_read_u64(&sh->indtuples) - bs->indtuples,
+							 (double) pg_atomic_read_u64(&sh->indtuples))));
+	bs->indtuples = (double) pg_atomic_read_u64(&sh->indtuples);
+	if (!sh->flushed)
+		WriteGraph(bs);
+	return sh->reltuples;
+}
+
 /*
  * hnswbuild is ambuild: metapage first, then the graph in memory from a
- * heap scan, then pages, then full-page WAL images of the whole index.
+ * heap scan (in parallel when plan_create_index_workers allows workers),
+ * then pages, then full-page WAL images of the whole index.
  */
 IndexBuildResult *
 hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
@@ -791,55 +1602,46 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	IndexBuildResult *result;
 	HnswBuildState bs;
 	HnswOptions *opts = HnswGetOptions(index);
+	int			dim;
+	int			nworkers;
 	double		reltuples;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
 	VsCheckKeyColumns(index, "vsearch_hnsw", HNSW_DISTANCE_PROC);
-	memset(&bs, 0, sizeof(bs));
-	bs.heap = heap;
-	bs.index = index;
-	bs.dim = IndexDimensions(index);
-	bs.m = opts->m;
-	bs.efc = opts->ef_construction;
-	if (bs.efc < 2 * bs.m)
+	dim = IndexDimensions(index);
+	if (opts->ef_construction < 2 * opts->m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
-	HnswInitMetric(index, &bs.metric);
-	bs.entry = -1;
-	bs.maxlevel = -1;
-	bs.memLimit = (Size) maintenance_work_mem * 1024;
-	bs.graphCtx = GenerationContextCreate(CurrentMemoryContext, "vsearch_hnsw build graph",
-										  ALLOCSET_DEFAULT_SIZES);
-	bs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw build row",
-									  ALLOCSET_DEFAULT_SIZES);
-	bs.capacity = 1024;
-	bs.elements = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BuildElement) * bs.capacity);
-	bs.visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * bs.capacity);
-	{
-		HASHCTL		hctl;
-
-		hctl.keysize = sizeof(uint32);
-		hctl.entrysize = sizeof(DupEntry);
-		hctl.hcxt = CurrentMemoryContext;
-		bs.dups = hash_create("vsearch_hnsw build duplicates", 1024, &hctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	InitBuildState(&bs, heap, index, dim, opts->m, opts->ef_construction);
+	bs.isleader = true;
 
 	HnswWriteEmptyMetapage(index, MAIN_FORKNUM, bs.dim, bs.m, bs.efc, false);
-
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   BuildCallback, &bs, NULL);
-	if (!bs.spilled)
-		WriteGraph(&bs);
+
+	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (nworkers > 0)
+		BeginParallel(&bs, indexInfo->ii_Concurrent, nworkers);
+	if (bs.shared)
+	{
+		reltuples = ParallelLeaderBuild(&bs);
+		EndParallel(bs.pcxt, bs.snapshot);
+	}
+	else
+	{
+		InitSerialGraph(&bs);
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   BuildCallback, &bs, NULL);
+		if (!bs.spilled)
+			WriteGraph(&bs);
+		MemoryContextDelete(bs.graphCtx);
+	}
 
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 
-	MemoryContextDelete(bs.graphCtx);
 	MemoryContextDelete(bs.tmpCtx);
 
 	result = palloc(sizeof(IndexBuildResult));

@@ -452,8 +452,11 @@ InsertFirst(Relation index, bool wal, Vector *vec, IndexTuple keys, ItemPointer 
 
 /*
  * HnswInsertVector adds a prepared vector (dimensions checked, normalised)
- * with its key tuple (NULL without key columns) for heaptid.  building: called from a build that ran out of memory; no
- * WAL (the build logs every page at the end) and no locks needed.
+ * with its key tuple (NULL without key columns) for heaptid.  building:
+ * called from a build that ran out of memory; no WAL (the build logs every
+ * page at the end) and no HNSW_UPDATE_LOCK (vacuum cannot run during a
+ * build).  Buffer locks are taken as for any insert: the participants of a
+ * parallel build call this concurrently.
  * Allocates in CurrentMemoryContext; the caller resets it.
  */
 void
