@@ -498,13 +498,16 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 
 /*
  * LinkFrom adds a layer-0 link from element from to element to: into a
- * free slot, else (when may_replace) in place of from's farthest neighbour
+ * free slot, else (replace >= 1) in place of from's farthest neighbour
  * that had another in-link when the round started (in multi) and that
  * another neighbour dominates, so an element is rarely orphaned (a later
- * round catches it) and long links between regions are kept.  One Generic WAL record.  False when nothing was written.
+ * round catches it) and long links between regions are kept; with
+ * replace 2, the last resort, in place of the farthest neighbour in multi
+ * even if nothing dominates it.  One Generic WAL record.  False when
+ * nothing was written.
  */
 static bool
-LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, VsTidSet *multi)
+LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSet *multi)
 {
 	ItemPointerData nbrtid;
 	ItemPointerData cur[2 * HNSW_MAX_M];
@@ -528,7 +531,7 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 		Vector	   *vecs[2 * HNSW_MAX_M];
 		float		dist[2 * HNSW_MAX_M];
 
-		if (!may_replace)
+		if (replace == 0)
 			return false;
 		for (int i = 0; i < ncur; i++)
 		{
@@ -549,6 +552,7 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, bool may_replace, Vs
 
 			if (vecs[i] == NULL || !VsTidSetContains(multi, VsTidToKey(&cur[i])))
 				continue;
+			dominated = (replace == 2);
 			for (int j = 0; j < ncur && !dominated; j++)
 			{
 				float		dij;
@@ -726,23 +730,24 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 					/*
 					 * Linked from the closest reached element with a free
 					 * slot; failing that, from the closest one that can give
-					 * up a dominated link.
+					 * up a dominated link; failing that, a link to a
+					 * neighbour that has another in-link.
 					 */
-					for (int pass = 0; pass < 2 && !done; pass++)
+					for (int pass = 0; pass < (may_replace ? 3 : 1) && !done; pass++)
 						for (int r = 0; r < nres && !done; r++)
 						{
 							if (res[r].id == le.keys[i] || !VsTidSetContains(reached, res[r].id) ||
 								VsTidSetContains(vs->deleted, res[r].id))
 								continue;
 							VsKeyToTid(res[r].id, &from);
-							done = LinkFrom(vs, &from, &tid, pass == 1 && may_replace, multi);
+							done = LinkFrom(vs, &from, &tid, pass, multi);
 						}
 				}
 			}
 			if (!done)
 			{
 				ItemPointerCopy(&meta.entry, &from);
-				done = LinkFrom(vs, &from, &tid, may_replace, multi);
+				done = LinkFrom(vs, &from, &tid, may_replace ? 2 : 0, multi);
 			}
 			MemoryContextSwitchTo(old);
 			ctx->query = NULL;	/* vec lived in tmpCtx */

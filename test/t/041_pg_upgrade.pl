@@ -76,7 +76,8 @@ sub check_indexes
 	my ($node, $what) = @_;
 	is($node->safe_psql('postgres',
 			"SELECT heap_tids >= live_rows AND deleted = 0 AND unreachable = 0 FROM vsearch_hnsw_check('items_hnsw')"),
-		't', "$what: the hnsw checker passes");
+		't', "$what: the hnsw checker passes")
+	  or diag($node->safe_psql('postgres', "SELECT * FROM vsearch_hnsw_check('items_hnsw')"));
 	my ($ret, $out, $err) = $node->psql('postgres', "SELECT vsearch_ivf_check('items_ivf')");
 	is($ret, 0, "$what: the ivf checker passes") or diag($err);
 	my $all = $node->safe_psql('postgres', 'SELECT count(*), count(*), sum(id) FROM items WHERE v IS NOT NULL');
