@@ -1108,6 +1108,22 @@ HybridEnd(CustomScanState *node)
 	MemoryContextDelete(hs->runcxt);
 }
 
+/* ExplainQuals shows the quals (ANDed) under label, when there are any. */
+static void
+ExplainQuals(CustomScanState *node, const char *label, List *quals, List *ancestors,
+			 ExplainState *es)
+{
+	List	   *context;
+
+	if (quals == NIL)
+		return;
+	context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan, ancestors);
+	ExplainPropertyText(label,
+						deparse_expression((Node *) make_ands_explicit(quals), context,
+										   es->verbose || list_length(es->rtable) > 1, false),
+						es);
+}
+
 /*
  * HybridExplain adds the index, the filter and, under ANALYZE, the
  * strategy that ran and what it did.
@@ -1121,26 +1137,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ExplainPropertyText("Index", indexname ? indexname : "?", es);
 	if (hs->flags & HYBRID_FLAG_SIMILARITY)
 		ExplainPropertyText("Order", "similarity, descending", es);
-	if (hs->qualexprs != NIL)
-	{
-		List	   *context;
-		char	   *str;
-
-		context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan, ancestors);
-		str = deparse_expression((Node *) make_ands_explicit(hs->qualexprs),
-								 context, es->verbose || list_length(es->rtable) > 1, false);
-		ExplainPropertyText("Filter", str, es);
-	}
-	if (hs->keyexprs != NIL)
-	{
-		List	   *context;
-		char	   *str;
-
-		context = set_deparse_context_plan(es->deparse_cxt, node->ss.ps.plan, ancestors);
-		str = deparse_expression((Node *) make_ands_explicit(hs->keyexprs),
-								 context, es->verbose || list_length(es->rtable) > 1, false);
-		ExplainPropertyText("Index Keys", str, es);
-	}
+	ExplainQuals(node, "Filter", hs->qualexprs, ancestors, es);
+	ExplainQuals(node, "Index Keys", hs->keyexprs, ancestors, es);
 	if (!es->analyze || hs->loops == 0)
 	{
 		ExplainPropertyText("Strategy",
