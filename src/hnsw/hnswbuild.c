@@ -33,6 +33,7 @@
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/hashfn.h"
+#include "common/vsparallel.h"
 #include "executor/instrument.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
@@ -95,9 +96,6 @@ ElemPart(BuildElement *e, Size off)
 #define HNSW_KEY_SHARED			UINT64CONST(0x7653480000000001)
 #define HNSW_KEY_SCAN			UINT64CONST(0x7653480000000002)
 #define HNSW_KEY_GRAPH			UINT64CONST(0x7653480000000003)
-#define HNSW_KEY_QUERY_TEXT		UINT64CONST(0x7653480000000004)
-#define HNSW_KEY_BUFFER_USAGE	UINT64CONST(0x7653480000000005)
-#define HNSW_KEY_WAL_USAGE		UINT64CONST(0x7653480000000006)
 
 /* Partitions of the lock serialising rows with equal vector hashes. */
 #define HNSW_DUP_LOCKS			64
@@ -179,11 +177,8 @@ typedef struct HnswBuildState
 	HnswShared *shared;
 	LWLock	   *locks;			/* one per element */
 	pg_atomic_uint64 *duptab;	/* (hash << 32) | (id + 1); 0 = empty */
-	ParallelContext *pcxt;		/* leader only */
-	Snapshot	snapshot;		/* leader only */
+	VsParallelBuild par;		/* leader only */
 	ParallelTableScanDesc pscan;
-	BufferUsage *bufferusage;
-	WalUsage   *walusage;
 } HnswBuildState;
 
 PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
@@ -1357,23 +1352,9 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	Relation	index;
 	LOCKMODE	heapLockmode;
 	LOCKMODE	indexLockmode;
-	BufferUsage *bufferusage;
-	WalUsage   *walusage;
-
-	debug_query_string = shm_toc_lookup(toc, HNSW_KEY_QUERY_TEXT, true);
-	pgstat_report_activity(STATE_RUNNING, debug_query_string);
 
 	sh = shm_toc_lookup(toc, HNSW_KEY_SHARED, false);
-	if (!sh->isconcurrent)
-	{
-		heapLockmode = ShareLock;
-		indexLockmode = AccessExclusiveLock;
-	}
-	else
-	{
-		heapLockmode = ShareUpdateExclusiveLock;
-		indexLockmode = RowExclusiveLock;
-	}
+	VsParallelWorkerBegin(toc, sh->isconcurrent, &heapLockmode, &indexLockmode);
 	heap = table_open(sh->heaprelid, heapLockmode);
 	index = index_open(sh->indexrelid, indexLockmode);
 
@@ -1381,24 +1362,11 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	AttachShared(&bs, sh, shm_toc_lookup(toc, HNSW_KEY_GRAPH, false),
 				 shm_toc_lookup(toc, HNSW_KEY_SCAN, false));
 
-	InstrStartParallelQuery();
 	ParallelScanAndInsert(&bs);
-	bufferusage = shm_toc_lookup(toc, HNSW_KEY_BUFFER_USAGE, false);
-	walusage = shm_toc_lookup(toc, HNSW_KEY_WAL_USAGE, false);
-	InstrEndParallelQuery(&bufferusage[ParallelWorkerNumber], &walusage[ParallelWorkerNumber]);
+	VsParallelWorkerEnd(toc);
 
 	index_close(index, indexLockmode);
 	table_close(heap, heapLockmode);
-}
-
-/* EndParallel releases the snapshot and the parallel context. */
-static void
-EndParallel(ParallelContext *pcxt, Snapshot snapshot)
-{
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
 }
 
 /*
@@ -1428,14 +1396,11 @@ BeginParallel(HnswBuildState *bs, bool isconcurrent, int request)
 	Size		estshared;
 	Size		estscan;
 	Size		estgraph;
+	VsParallelBuild par;
 	ParallelContext *pcxt;
-	Snapshot	snapshot;
 	HnswShared *sh;
 	ParallelTableScanDesc pscan;
 	char	   *graph;
-	BufferUsage *bufferusage;
-	WalUsage   *walusage;
-	int			querylen = 0;
 
 	elembytes = ElementSize(bs->dim, bs->m, 0, 0, NULL) + sizeof(Size) + sizeof(LWLock) +
 		2 * sizeof(pg_atomic_uint64) + participants * sizeof(uint32);
@@ -1452,32 +1417,16 @@ BeginParallel(HnswBuildState *bs, bool isconcurrent, int request)
 	arenasize = budget - arenaoff - participants * sizeof(uint32) * maxel;
 	estgraph = add_size(arenaoff, arenasize);
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vsearch", "HnswParallelBuildMain", request);
-	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
+	VsParallelCreate(&par, "HnswParallelBuildMain", request, isconcurrent);
+	pcxt = par.pcxt;
 	estshared = MAXALIGN(sizeof(HnswShared));
-	estscan = table_parallelscan_estimate(bs->heap, snapshot);
+	estscan = table_parallelscan_estimate(bs->heap, par.snapshot);
 	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
 	shm_toc_estimate_chunk(&pcxt->estimator, estscan);
 	shm_toc_estimate_chunk(&pcxt->estimator, estgraph);
-	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
-	shm_toc_estimate_keys(&pcxt->estimator, 5);
-	if (debug_query_string)
-	{
-		querylen = strlen(debug_query_string);
-		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
-		shm_toc_estimate_keys(&pcxt->estimator, 1);
-	}
-
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-	{
-		/* no dynamic shared memory segment was available */
-		EndParallel(pcxt, snapshot);
-		return;
-	}
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (!VsParallelInitialize(&par))
+		return;					/* no dynamic shared memory segment */
 
 	sh = shm_toc_allocate(pcxt->toc, estshared);
 	memset(sh, 0, estshared);
@@ -1507,25 +1456,13 @@ BeginParallel(HnswBuildState *bs, bool isconcurrent, int request)
 	shm_toc_insert(pcxt->toc, HNSW_KEY_SHARED, sh);
 
 	pscan = shm_toc_allocate(pcxt->toc, estscan);
-	table_parallelscan_initialize(bs->heap, pscan, snapshot);
+	table_parallelscan_initialize(bs->heap, pscan, par.snapshot);
 	shm_toc_insert(pcxt->toc, HNSW_KEY_SCAN, pscan);
 
 	graph = shm_toc_allocate(pcxt->toc, estgraph);
 	for (Size i = 0; i < dupslots; i++)
 		pg_atomic_init_u64((pg_atomic_uint64 *) (graph + dupoff) + i, 0);
 	shm_toc_insert(pcxt->toc, HNSW_KEY_GRAPH, graph);
-
-	if (debug_query_string)
-	{
-		char	   *sharedquery = shm_toc_allocate(pcxt->toc, querylen + 1);
-
-		memcpy(sharedquery, debug_query_string, querylen + 1);
-		shm_toc_insert(pcxt->toc, HNSW_KEY_QUERY_TEXT, sharedquery);
-	}
-	bufferusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-	shm_toc_insert(pcxt->toc, HNSW_KEY_BUFFER_USAGE, bufferusage);
-	walusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers));
-	shm_toc_insert(pcxt->toc, HNSW_KEY_WAL_USAGE, walusage);
 
 	LaunchParallelWorkers(pcxt);
 	ereport(DEBUG1,
@@ -1535,15 +1472,12 @@ BeginParallel(HnswBuildState *bs, bool isconcurrent, int request)
 	if (pcxt->nworkers_launched == 0)
 	{
 		WaitForParallelWorkersToFinish(pcxt);
-		EndParallel(pcxt, snapshot);
+		VsParallelEnd(&par);
 		return;
 	}
 
 	AttachShared(bs, sh, graph, pscan);
-	bs->pcxt = pcxt;
-	bs->snapshot = snapshot;
-	bs->bufferusage = bufferusage;
-	bs->walusage = walusage;
+	bs->par = par;
 }
 
 /*
@@ -1557,10 +1491,10 @@ static double
 ParallelLeaderBuild(HnswBuildState *bs)
 {
 	HnswShared *sh = bs->shared;
-	int			nlaunched = bs->pcxt->nworkers_launched;
+	int			nlaunched = bs->par.pcxt->nworkers_launched;
 
 	ParallelScanAndInsert(bs);
-	WaitForParallelWorkersToAttach(bs->pcxt);
+	WaitForParallelWorkersToAttach(bs->par.pcxt);
 	ConditionVariablePrepareToSleep(&sh->donecv);
 	for (;;)
 	{
@@ -1576,9 +1510,7 @@ ParallelLeaderBuild(HnswBuildState *bs)
 		ConditionVariableTimedSleep(&sh->donecv, 1000L, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
 	}
 	ConditionVariableCancelSleep();
-	WaitForParallelWorkersToFinish(bs->pcxt);
-	for (int i = 0; i < nlaunched; i++)
-		InstrAccumParallelQuery(&bs->bufferusage[i], &bs->walusage[i]);
+	VsParallelWaitWorkers(&bs->par);
 
 	ereport(DEBUG1,
 			(errmsg_internal("building index \"%s\": parallel workers indexed %.0f of %.0f rows",
@@ -1627,7 +1559,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.shared)
 	{
 		reltuples = ParallelLeaderBuild(&bs);
-		EndParallel(bs.pcxt, bs.snapshot);
+		VsParallelEnd(&bs.par);
 	}
 	else
 	{

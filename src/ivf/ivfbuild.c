@@ -41,6 +41,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/vskeys.h"
+#include "common/vsparallel.h"
 #include "executor/instrument.h"
 #include "executor/tuptable.h"
 #include "ivf/ivf.h"
@@ -65,9 +66,6 @@
 #define IVF_PARALLEL_KEY_SHARED			UINT64CONST(0xA7F0000000000001)
 #define IVF_PARALLEL_KEY_CENTROIDS		UINT64CONST(0xA7F0000000000002)
 #define IVF_PARALLEL_KEY_TUPLESORT		UINT64CONST(0xA7F0000000000003)
-#define IVF_PARALLEL_KEY_QUERY_TEXT		UINT64CONST(0xA7F0000000000004)
-#define IVF_PARALLEL_KEY_WAL_USAGE		UINT64CONST(0xA7F0000000000005)
-#define IVF_PARALLEL_KEY_BUFFER_USAGE	UINT64CONST(0xA7F0000000000006)
 
 /*
  * IvfShared is the state of a parallel build in its DSM segment.  The
@@ -98,18 +96,14 @@ typedef struct IvfShared
 
 /*
  * IvfLeader is what the leader keeps of a parallel build while it runs:
- * the context (in parallel mode until EndParallel), the shared state and
- * the instrumentation arrays the workers fill in.
+ * the context (in parallel mode until EndParallel) and the shared state.
  */
 typedef struct IvfLeader
 {
-	ParallelContext *pcxt;
+	VsParallelBuild par;
 	int			nparticipanttuplesorts; /* workers launched + the leader */
 	IvfShared  *shared;
 	Sharedsort *sharedsort;
-	Snapshot	snapshot;
-	WalUsage   *walusage;
-	BufferUsage *bufferusage;
 } IvfLeader;
 
 typedef struct IvfBuildState
@@ -397,54 +391,30 @@ ParallelScanAndSort(IvfBuildState *bs, IvfShared *shared, Sharedsort *sharedsort
 static void
 BeginParallel(IvfBuildState *bs, bool isconcurrent, int request)
 {
+	VsParallelBuild par;
 	ParallelContext *pcxt;
 	IvfLeader  *leader;
 	IvfShared  *shared;
 	Sharedsort *sharedsort;
 	float	   *centroids;
-	Snapshot	snapshot;
 	Size		estshared;
 	Size		estcentroids;
 	Size		estsort;
 	int			scantuplesortstates = request + 1;	/* the leader participates */
-	int			querylen = 0;
 
 	Assert(request > 0);
-	EnterParallelMode();
-	pcxt = CreateParallelContext("$libdir/vsearch", "IvfParallelBuildMain", request);
-
-	if (!isconcurrent)
-		snapshot = SnapshotAny;
-	else
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
-
+	VsParallelCreate(&par, "IvfParallelBuildMain", request, isconcurrent);
+	pcxt = par.pcxt;
 	estshared = add_size(BUFFERALIGN(sizeof(IvfShared)),
-						 table_parallelscan_estimate(bs->heap, snapshot));
+						 table_parallelscan_estimate(bs->heap, par.snapshot));
 	estcentroids = mul_size(mul_size(bs->nlists, bs->dims), sizeof(float));
 	estsort = tuplesort_estimate_shared(scantuplesortstates);
 	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
 	shm_toc_estimate_chunk(&pcxt->estimator, estcentroids);
 	shm_toc_estimate_chunk(&pcxt->estimator, estsort);
-	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
-	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-	shm_toc_estimate_keys(&pcxt->estimator, 5);
-	if (debug_query_string)
-	{
-		querylen = strlen(debug_query_string);
-		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
-		shm_toc_estimate_keys(&pcxt->estimator, 1);
-	}
-
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-	{
-		/* no DSM segment: build serially */
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
-		return;
-	}
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (!VsParallelInitialize(&par))
+		return;					/* no DSM segment: build serially */
 
 	shared = (IvfShared *) shm_toc_allocate(pcxt->toc, estshared);
 	shared->heaprelid = RelationGetRelid(bs->heap);
@@ -459,7 +429,7 @@ BeginParallel(IvfBuildState *bs, bool isconcurrent, int request)
 	shared->reltuples = 0;
 	shared->assigned = 0;
 	shared->workerAssigned = 0;
-	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), snapshot);
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), par.snapshot);
 
 	centroids = (float *) shm_toc_allocate(pcxt->toc, estcentroids);
 	memcpy(centroids, bs->centroids, estcentroids);
@@ -470,26 +440,13 @@ BeginParallel(IvfBuildState *bs, bool isconcurrent, int request)
 	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_CENTROIDS, centroids);
 	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_TUPLESORT, sharedsort);
-	if (debug_query_string)
-	{
-		char	   *sharedquery = (char *) shm_toc_allocate(pcxt->toc, querylen + 1);
-
-		memcpy(sharedquery, debug_query_string, querylen + 1);
-		shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_QUERY_TEXT, sharedquery);
-	}
-
-	leader = palloc0(sizeof(IvfLeader));
-	leader->walusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers));
-	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_WAL_USAGE, leader->walusage);
-	leader->bufferusage = shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-	shm_toc_insert(pcxt->toc, IVF_PARALLEL_KEY_BUFFER_USAGE, leader->bufferusage);
 
 	LaunchParallelWorkers(pcxt);
-	leader->pcxt = pcxt;
+	leader = palloc0(sizeof(IvfLeader));
+	leader->par = par;
 	leader->nparticipanttuplesorts = pcxt->nworkers_launched + 1;
 	leader->shared = shared;
 	leader->sharedsort = sharedsort;
-	leader->snapshot = snapshot;
 
 	elog(DEBUG1, "vsearch_ivf build of \"%s\": %d parallel workers launched (%d requested)",
 		 RelationGetRelationName(bs->index), pcxt->nworkers_launched, request);
@@ -524,15 +481,8 @@ BeginParallel(IvfBuildState *bs, bool isconcurrent, int request)
 static void
 EndParallel(IvfLeader *leader)
 {
-	int			i;
-
-	WaitForParallelWorkersToFinish(leader->pcxt);
-	for (i = 0; i < leader->pcxt->nworkers_launched; i++)
-		InstrAccumParallelQuery(&leader->bufferusage[i], &leader->walusage[i]);
-	if (IsMVCCSnapshot(leader->snapshot))
-		UnregisterSnapshot(leader->snapshot);
-	DestroyParallelContext(leader->pcxt);
-	ExitParallelMode();
+	VsParallelWaitWorkers(&leader->par);
+	VsParallelEnd(&leader->par);
 }
 
 /*
@@ -550,25 +500,9 @@ IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	IvfBuildState bs;
 	LOCKMODE	heapLockmode;
 	LOCKMODE	indexLockmode;
-	WalUsage   *walusage;
-	BufferUsage *bufferusage;
-	char	   *sharedquery;
-
-	sharedquery = shm_toc_lookup(toc, IVF_PARALLEL_KEY_QUERY_TEXT, true);
-	debug_query_string = sharedquery;
-	pgstat_report_activity(STATE_RUNNING, debug_query_string);
 
 	shared = shm_toc_lookup(toc, IVF_PARALLEL_KEY_SHARED, false);
-	if (!shared->isconcurrent)
-	{
-		heapLockmode = ShareLock;
-		indexLockmode = AccessExclusiveLock;
-	}
-	else
-	{
-		heapLockmode = ShareUpdateExclusiveLock;
-		indexLockmode = RowExclusiveLock;
-	}
+	VsParallelWorkerBegin(toc, shared->isconcurrent, &heapLockmode, &indexLockmode);
 
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = table_open(shared->heaprelid, heapLockmode);
@@ -586,12 +520,9 @@ IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	sharedsort = shm_toc_lookup(toc, IVF_PARALLEL_KEY_TUPLESORT, false);
 	tuplesort_attach_shared(sharedsort, seg);
 
-	InstrStartParallelQuery();
 	ParallelScanAndSort(&bs, shared, sharedsort,
 						maintenance_work_mem / shared->scantuplesortstates, false);
-	walusage = shm_toc_lookup(toc, IVF_PARALLEL_KEY_WAL_USAGE, false);
-	bufferusage = shm_toc_lookup(toc, IVF_PARALLEL_KEY_BUFFER_USAGE, false);
-	InstrEndParallelQuery(&bufferusage[ParallelWorkerNumber], &walusage[ParallelWorkerNumber]);
+	VsParallelWorkerEnd(toc);
 
 	ExecDropSingleTupleTableSlot(bs.slot);
 	MemoryContextDelete(bs.tmpCtx);
@@ -875,14 +806,14 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
 
 			/* the leader's share is done: wait for the workers' */
-			WaitForParallelWorkersToFinish(bs.leader->pcxt);
+			WaitForParallelWorkersToFinish(bs.leader->par.pcxt);
 			if (shared->nparticipantsdone != bs.leader->nparticipanttuplesorts)
 				elog(ERROR, "%d of %d participants of a parallel build finished",
 					 shared->nparticipantsdone, bs.leader->nparticipanttuplesorts);
 			reltuples = shared->reltuples;
 			bs.assigned = shared->assigned;
 			elog(DEBUG1, "vsearch_ivf build of \"%s\": %d workers assigned %.0f of %.0f rows",
-				 RelationGetRelationName(index), bs.leader->pcxt->nworkers_launched,
+				 RelationGetRelationName(index), bs.leader->par.pcxt->nworkers_launched,
 				 shared->workerAssigned, shared->assigned);
 
 			/* merge the participants' sorted runs */
