@@ -130,6 +130,7 @@ extern int	IvfEffectiveProbes(int nlists);
 extern int	IvfColumnDims(Relation index);
 extern void IvfCheckIndexDims(int dims);
 extern bool IvfPrepareVector(int metric, const float *in, int dims, float *out);
+extern Size IvfListTupleSize(Relation index, int dims, IndexTuple keys);
 extern IvfListTuple IvfFormListTuple(Relation index, int dims, ItemPointer heaptid,
 									 const float *x, IndexTuple keys, Size *size);
 extern void IvfInitPage(Page page, uint16 flags);

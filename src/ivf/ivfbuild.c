@@ -281,11 +281,10 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (VsIndexHasKeys(index))
 		{
 			IndexTuple	keys = VsKeysForm(index, values, isnull);
-			Size		ksize;
 			bytea	   *b;
 
 			/* too big for a page: the error now, not after the sort */
-			pfree(IvfFormListTuple(index, bs->dims, tid, bs->vec->x, keys, &ksize));
+			(void) IvfListTupleSize(index, bs->dims, keys);
 			b = palloc(VARHDRSZ + IndexTupleSize(keys));
 			SET_VARSIZE(b, VARHDRSZ + IndexTupleSize(keys));
 			memcpy(VARDATA(b), keys, IndexTupleSize(keys));

@@ -168,6 +168,29 @@ IvfReadListPage(Relation index, BlockNumber blkno, int mode, BufferAccessStrateg
 }
 
 /*
+ * IvfListTupleSize returns the size of the list tuple of a vector of dims
+ * dimensions with key tuple keys (NULL when the index has no key
+ * columns), or raises an error when it cannot fit an empty list page.
+ */
+Size
+IvfListTupleSize(Relation index, int dims, IndexTuple keys)
+{
+	Size		base = IVF_LIST_TUPLE_SIZE(dims);
+	Size		size = keys ? MAXALIGN(base) + IndexTupleSize(keys) : base;
+
+	if (MAXALIGN(size) > IVF_PAGE_ITEM_SPACE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index row size %zu exceeds vsearch_ivf maximum %zu for index \"%s\"",
+						MAXALIGN(size), (Size) IVF_PAGE_ITEM_SPACE,
+						RelationGetRelationName(index)),
+				 errdetail("The vector takes %zu bytes and the key columns %zu.",
+						   MAXALIGN(base), VsKeysSize(keys)),
+				 errhint("Index fewer or smaller key columns.")));
+	return size;
+}
+
+/*
  * IvfFormListTuple returns a palloc'd list tuple for heaptid holding the
  * prepared vector x (dims floats) and the key tuple keys (NULL when the
  * index has no key columns), with its size in *size.  Raises an error when
@@ -177,19 +200,9 @@ IvfListTuple
 IvfFormListTuple(Relation index, int dims, ItemPointer heaptid, const float *x,
 				 IndexTuple keys, Size *size)
 {
-	Size		base = IVF_LIST_TUPLE_SIZE(dims);
 	IvfListTuple lt;
 
-	*size = keys ? MAXALIGN(base) + IndexTupleSize(keys) : base;
-	if (MAXALIGN(*size) > IVF_PAGE_ITEM_SPACE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("index row size %zu exceeds vsearch_ivf maximum %zu for index \"%s\"",
-						MAXALIGN(*size), (Size) IVF_PAGE_ITEM_SPACE,
-						RelationGetRelationName(index)),
-				 errdetail("The vector takes %zu bytes and the key columns %zu.",
-						   MAXALIGN(base), VsKeysSize(keys)),
-				 errhint("Index fewer or smaller key columns.")));
+	*size = IvfListTupleSize(index, dims, keys);
 	lt = palloc0(*size);
 	lt->heaptid = *heaptid;
 	memcpy(lt->x, x, sizeof(float) * (Size) dims);
