@@ -111,6 +111,7 @@ typedef struct HnswGraphOps
 
 extern int	HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
 							Vector **vecs, int max, VsHeapEntry *out);
+extern int	HnswRedundantMember(const Vector *center, Vector **vecs, int n);
 extern void HnswSortEntries(VsHeapEntry *entries, int n);
 
 /* hnswhandler.c */

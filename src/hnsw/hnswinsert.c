@@ -234,9 +234,11 @@ SetInsertPage(Relation index, bool wal, BlockNumber newblk)
 
 /*
  * AddBackLink makes newtid a neighbour of element n on layer lc.  With a
- * free slot it is simply added; a full list is re-selected by the
- * heuristic among its members and the newcomer (distances computed with no
- * lock held), then written only if the list did not change meanwhile.
+ * free slot it is simply added; in a full list the newcomer replaces the
+ * most redundant member (HnswRedundantMember: never "the farthest", which
+ * cuts the links between clusters), or is left out when it is that member
+ * itself.  Vectors are read and distances computed with no lock held; the
+ * list is written only if it did not change meanwhile.
  */
 static void
 AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *newvec, int lc)
@@ -275,41 +277,38 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 		{
 			Vector	   *nvec;
 			Vector	   *vecs[2 * HNSW_MAX_M + 1];
-			ItemPointerData tids[2 * HNSW_MAX_M + 1];
-			VsHeapEntry cands[2 * HNSW_MAX_M + 1];
-			VsHeapEntry chosen[2 * HNSW_MAX_M];
-			int			ncands = 0;
-			int			nchosen;
+			int			slot[2 * HNSW_MAX_M + 1];
+			int			nvecs = 0;
+			int			victim = -1;
 
 			nvec = HnswLoadVector(ctx->index, &ntid, NULL);
 			if (nvec == NULL)
 				return;
-			for (int i = 0; i <= ncur; i++)
+			for (int i = 0; i < ncur && victim < 0; i++)
 			{
-				Vector	   *v = i < ncur ? HnswLoadVector(ctx->index, &current[i], NULL) : newvec;
+				Vector	   *v = HnswLoadVector(ctx->index, &current[i], NULL);
 
 				if (v == NULL)
-					continue;
-				vecs[ncands] = v;
-				tids[ncands] = i < ncur ? current[i] : *newtid;
-				cands[ncands].id = ncands;
-				cands[ncands].dist = HnswDistance(&ctx->metric, nvec, v);
-				ncands++;
+					victim = i; /* a link to nothing: the newcomer takes it */
+				else
+				{
+					vecs[nvecs] = v;
+					slot[nvecs++] = i;
+				}
 			}
-			HnswSortEntries(cands, ncands);
-			nchosen = HnswSelectLocal(&ctx->metric, cands, ncands, vecs, cap, chosen);
-			for (int i = 0; i < nchosen; i++)
-				replacement[nrepl++] = tids[chosen[i].id];
-			/* the newcomer lost: nothing to write */
+			if (victim < 0)
 			{
-				bool		kept = false;
+				int			r;
 
-				for (int i = 0; i < nrepl; i++)
-					if (ItemPointerEquals(&replacement[i], newtid))
-						kept = true;
-				if (!kept)
-					return;
+				vecs[nvecs] = newvec;
+				slot[nvecs++] = -1;
+				r = HnswRedundantMember(nvec, vecs, nvecs);
+				victim = slot[r];
+				if (victim < 0)
+					return;		/* the newcomer is the most redundant */
 			}
+			for (int i = 0; i < ncur; i++)
+				replacement[nrepl++] = i == victim ? *newtid : current[i];
 		}
 
 		buf = ReadBuffer(ctx->index, ItemPointerGetBlockNumber(&nbrtid));

@@ -773,6 +773,85 @@ HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
 	return HnswSelectNeighbors(&LocalOps, &lv, sorted, ncands, max, out, NULL);
 }
 
+/*
+ * HnswRedundantMember chooses which of n vectors (the members of a full
+ * neighbour list of center and a newcomer) to leave out, and returns its
+ * index.  Dropping the farthest member the selection heuristic passes over
+ * cuts the long links between clusters first (they are far, and some
+ * member is always a little closer to them than center), and once the last
+ * such link of a cluster is gone, every later element of that cluster is
+ * unreachable too.  So the member given up is the most redundant one: the
+ * one whose nearest kept sibling is closest relative to its distance from
+ * center, i.e. the one a search is surest to find through a sibling.  A
+ * link into an otherwise empty direction scores near 1 and stays.
+ *
+ * Redundancy is a question about positions, so it is measured in squared
+ * Euclidean distance whatever the opclass (the vectors are normalised
+ * already under cosine): ratios of inner products mean nothing.  The kept
+ * set is the heuristic's (a vector is kept unless a kept one is at most as
+ * far from it as center is); each vector's nearest sibling is sought among
+ * the kept ones only, which costs n times the kept count, not n squared.
+ * Allocates in CurrentMemoryContext.
+ */
+int
+HnswRedundantMember(const Vector *center, Vector **vecs, int n)
+{
+	float	   *fromc = palloc(sizeof(float) * n);
+	float	   *nearest = palloc(sizeof(float) * n);
+	VsHeapEntry *order = palloc(sizeof(VsHeapEntry) * n);
+	int		   *kept = palloc(sizeof(int) * n);
+	int			nkept = 0;
+	int			victim = -1;
+	double		worst = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		fromc[i] = VsL2Squared(center->x, vecs[i]->x, center->dim);
+		nearest[i] = get_float4_infinity();
+		order[i].id = i;
+		order[i].dist = fromc[i];
+	}
+	HnswSortEntries(order, n);
+	for (int o = 0; o < n; o++)
+	{
+		int			i = (int) order[o].id;
+		bool		dominated = false;
+
+		for (int k = 0; k < nkept; k++)
+		{
+			float		d = VsL2Squared(vecs[i]->x, vecs[kept[k]]->x, center->dim);
+
+			nearest[i] = Min(nearest[i], d);
+			nearest[kept[k]] = Min(nearest[kept[k]], d);
+			if (d <= fromc[i])
+				dominated = true;
+		}
+		if (!dominated)
+			kept[nkept++] = i;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		double		score;
+
+		if (fromc[i] > 0)
+			score = (double) nearest[i] / fromc[i];
+		else
+			score = nearest[i] > 0 ? get_float8_infinity() : 0;
+		/* ties: the farther one goes */
+		if (victim < 0 || score < worst ||
+			(score == worst && fromc[i] > fromc[victim]))
+		{
+			victim = i;
+			worst = score;
+		}
+	}
+	pfree(fromc);
+	pfree(nearest);
+	pfree(order);
+	pfree(kept);
+	return victim;
+}
+
 /* EntryDistCmp orders entries by distance, closest first (qsort). */
 static int
 EntryDistCmp(const void *a, const void *b)

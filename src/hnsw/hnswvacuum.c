@@ -7,9 +7,9 @@
  * element left without any is marked deleted (scans skip it but may still
  * walk through it).  (2) Holding HNSW_UPDATE_LOCK exclusively, so no
  * insert links to a deleted element meanwhile, move the entry point off a
- * deleted element and rebuild every neighbour list that points at one,
- * from its surviving neighbours and the deleted neighbours' neighbours
- * (the heuristic picks among them).  (3) Mark the deleted elements' tuples
+ * deleted element and refill, in every neighbour list that points at one,
+ * the deleted members' slots from their own neighbours (the heuristic
+ * picks among them; links to live elements are never dropped).  (3) Mark the deleted elements' tuples
  * free and report their pages to the free space map, so inserts reuse
  * the space.  (4) Reconnect: walk layer 0 from the entry point and link
  * every live element it does not reach from the closest element it does
@@ -119,7 +119,14 @@ RemoveDeadTids(VacuumState *vs, BlockNumber blkno, IndexBulkDeleteResult *stats,
 
 /*
  * RepairLayer rebuilds layer lc of element elem (vector evec) whose list
- * names deleted elements; returns the new list in out.
+ * cur names deleted elements; returns the new list in out.  Every link to
+ * a live element stays where it is: re-selecting the whole list would drop
+ * its farthest members, which are the links between clusters, and can
+ * leave a cluster with no way in.  Only the slots of deleted neighbours are
+ * refilled, from those neighbours' own neighbours, by the selection
+ * heuristic with the surviving members counted as already chosen (a
+ * candidate is taken unless a member is at most as far from it as elem
+ * is), then with the closest candidates left.
  */
 static int
 RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
@@ -129,42 +136,48 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 	VsTidSet   *seen = VsTidSetCreate(CurrentMemoryContext, 64);
 	int			maxc = ncur * (2 * vs->m + 1) + 1;
 	VsHeapEntry *cands = palloc(sizeof(VsHeapEntry) * maxc);
-	VsHeapEntry *chosen = palloc(sizeof(VsHeapEntry) * cap);
 	Vector	  **vecs = palloc(sizeof(Vector *) * maxc);
 	uint64	   *keys = palloc(sizeof(uint64) * maxc);
+	Vector	  **members = palloc(sizeof(Vector *) * (cap + maxc));
+	bool	   *taken;
+	int			nmembers = 0;
 	int			ncands = 0;
-	int			nchosen;
+	int			nout = 0;
 
 	VsTidSetAdd(seen, VsTidToKey(elem));
 
+	/* the survivors, kept in place */
 	for (int i = 0; i < ncur; i++)
 	{
 		uint64		key = VsTidToKey(&cur[i]);
-		ItemPointerData hop[2 * HNSW_MAX_M];
-		int			nhop = 0;
-		int			ntry;
-		ItemPointerData *try;
+		Vector	   *v;
 
-		if (VsTidSetContains(vs->deleted, key))
+		if (VsTidSetContains(vs->deleted, key) || !VsTidSetAdd(seen, key))
+			continue;
+		v = HnswLoadVector(vs->index, &cur[i], NULL);
+		if (v == NULL)
+			continue;			/* a link to nothing */
+		members[nmembers++] = v;
+		out[nout++] = cur[i];
+	}
+
+	/* the candidates: neighbours of the deleted neighbours */
+	for (int i = 0; i < ncur; i++)
+	{
+		ItemPointerData hop[2 * HNSW_MAX_M];
+		int			nhop;
+
+		if (!VsTidSetContains(vs->deleted, VsTidToKey(&cur[i])))
+			continue;
+		nhop = HnswLoadNeighbors(vs->index, &cur[i], lc, vs->m, hop, NULL);
+		for (int j = 0; j < nhop; j++)
 		{
-			/* look through the deleted neighbour to its neighbours */
-			nhop = HnswLoadNeighbors(vs->index, &cur[i], lc, vs->m, hop, NULL);
-			try = hop;
-			ntry = nhop;
-		}
-		else
-		{
-			try = &cur[i];
-			ntry = 1;
-		}
-		for (int j = 0; j < ntry; j++)
-		{
-			uint64		k = VsTidToKey(&try[j]);
+			uint64		k = VsTidToKey(&hop[j]);
 			Vector	   *v;
 
 			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(seen, k))
 				continue;
-			v = HnswLoadVector(vs->index, &try[j], NULL);
+			v = HnswLoadVector(vs->index, &hop[j], NULL);
 			if (v == NULL)
 				continue;
 			vecs[ncands] = v;
@@ -175,10 +188,29 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 		}
 	}
 	HnswSortEntries(cands, ncands);
-	nchosen = HnswSelectLocal(&vs->disk.metric, cands, ncands, vecs, cap, chosen);
-	for (int i = 0; i < nchosen; i++)
-		VsKeyToTid(keys[chosen[i].id], &out[i]);
-	return nchosen;
+	taken = palloc0(sizeof(bool) * Max(ncands, 1));
+
+	/* the heuristic, survivors counting as chosen */
+	for (int i = 0; i < ncands && nout < cap; i++)
+	{
+		Vector	   *v = vecs[cands[i].id];
+		bool		keep = true;
+
+		for (int j = 0; j < nmembers && keep; j++)
+			if (HnswDistance(&vs->disk.metric, v, members[j]) <= cands[i].dist)
+				keep = false;
+		if (keep)
+		{
+			members[nmembers++] = v;
+			VsKeyToTid(keys[cands[i].id], &out[nout++]);
+			taken[i] = true;
+		}
+	}
+	/* then the closest left over */
+	for (int i = 0; i < ncands && nout < cap; i++)
+		if (!taken[i])
+			VsKeyToTid(keys[cands[i].id], &out[nout++]);
+	return nout;
 }
 
 /*

@@ -5,7 +5,7 @@
 -- other opclasses.  Runs outside a transaction (VACUUM); drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(25);
+SELECT plan(28);
 
 SELECT setseed(0.31);
 DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis, hr_regions;
@@ -176,6 +176,33 @@ VACUUM hr_regions;
 SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_regions_hnsw')), '<', 20::bigint,
               'after inserting 1,100 identical vectors, VACUUM leaves fewer than 20 elements unreachable');
 DROP TABLE hr_regions;
+
+-- a graph grown only by row-by-row inserts of clustered data (seven
+-- clusters arriving interleaved): a full neighbour list that gives up its
+-- farthest member for each newcomer once cut every link between clusters
+-- (6/7 of the elements unreachable); it must give up a redundant one
+CREATE TABLE hr_grown (id int PRIMARY KEY, v vector(16));
+CREATE INDEX hr_grown_hnsw ON hr_grown USING vsearch_hnsw (v) WITH (m = 8, ef_construction = 32);
+INSERT INTO hr_grown SELECT g, ARRAY(SELECT (random() + (g % 7))::real FROM generate_series(1, 16) WHERE g > 0)::vector
+  FROM generate_series(1, 5000) g;
+SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_grown_hnsw')), '<=', 5::bigint,
+              'a graph grown by 5,000 row-by-row inserts of 7 clusters: at most 5 elements unreachable');
+-- then a build, deletes, vacuum, more inserts and another vacuum: vacuum
+-- refills only the slots of deleted neighbours (re-selecting whole lists
+-- dropped links between clusters too)
+DROP INDEX hr_grown_hnsw;
+CREATE INDEX hr_grown_hnsw ON hr_grown USING vsearch_hnsw (v) WITH (m = 8, ef_construction = 32);
+DELETE FROM hr_grown WHERE id % 10 = 0;
+VACUUM hr_grown;
+INSERT INTO hr_grown SELECT g, ARRAY(SELECT (random() + (g % 7))::real FROM generate_series(1, 16) WHERE g > 0)::vector
+  FROM generate_series(5001, 6000) g;
+SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_grown_hnsw')), '<=', 5::bigint,
+              'build, delete 10%, VACUUM, 1,000 inserts: at most 5 elements unreachable');
+DELETE FROM hr_grown WHERE id % 10 = 1;
+VACUUM hr_grown;
+SELECT is((SELECT row(elements, unreachable) FROM vsearch_hnsw_check('hr_grown_hnsw')), row(4900::bigint, 0::bigint),
+          'and after deleting another 10% and VACUUM, every element is reachable');
+DROP TABLE hr_grown;
 
 SELECT * FROM finish();
 DROP TABLE hr_items, hr_queries, hr_centres, hr_basis;

@@ -78,17 +78,8 @@ sub check_indexes
 			"SELECT heap_tids >= live_rows AND deleted = 0 FROM vsearch_hnsw_check('items_hnsw')"),
 		't', "$what: the hnsw checker passes")
 	  or diag($node->safe_psql('postgres', "SELECT * FROM vsearch_hnsw_check('items_hnsw')"));
-	{
-		# Known defect (issue #4 note): 1,000 row-by-row inserts into this
-		# 7-cluster graph leave 800-4,700 of 5,400 elements unreachable from
-		# the entry (back-link replacement cuts the links between clusters);
-		# VACUUM's reconnect pass repairs that in most runs, but left a
-		# whole cluster (700) unreached in about 1 run of 7.  Scans still
-		# return every row (final pass).
-		local $TODO = $what =~ /inserts/ ? 'inserts orphan whole clusters; vacuum does not always reconnect them' : undef;
-		is($node->safe_psql('postgres', "SELECT unreachable FROM vsearch_hnsw_check('items_hnsw')"),
-			'0', "$what: every hnsw element is reachable from the entry point");
-	}
+	is($node->safe_psql('postgres', "SELECT unreachable FROM vsearch_hnsw_check('items_hnsw')"),
+		'0', "$what: every hnsw element is reachable from the entry point");
 	my ($ret, $out, $err) = $node->psql('postgres', "SELECT vsearch_ivf_check('items_ivf')");
 	is($ret, 0, "$what: the ivf checker passes") or diag($err);
 	my $all = $node->safe_psql('postgres', 'SELECT count(*), count(*), sum(id) FROM items WHERE v IS NOT NULL');
