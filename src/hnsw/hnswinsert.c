@@ -29,6 +29,7 @@
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -232,6 +233,64 @@ SetInsertPage(Relation index, bool wal, BlockNumber newblk)
 	UnlockReleaseBuffer(mbuf);
 }
 
+/* ---------- vectors read during one insert ---------- */
+
+/*
+ * One insert reads the same vectors many times: the candidates of its
+ * neighbour selection, then, for every back-link, the neighbour and all its
+ * members, and neighbours' lists overlap heavily.  VectorCache keeps each
+ * copy (or "no element there") for the rest of the insert.  Elements never
+ * change their vector, and no TID is reused while the insert holds
+ * HNSW_UPDATE_LOCK, so a copy stays right.
+ */
+typedef struct CachedVector
+{
+	uint64		key;			/* VsTidToKey of the element's TID */
+	Vector	   *vec;			/* NULL: no element there */
+} CachedVector;
+
+typedef struct VectorCache
+{
+	HTAB	   *map;
+	MemoryContext cxt;			/* the map and the copies */
+} VectorCache;
+
+/* VectorCacheInit creates an empty cache in a child of CurrentMemoryContext. */
+static void
+VectorCacheInit(VectorCache *vc)
+{
+	HASHCTL		ctl;
+
+	vc->cxt = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw insert vectors",
+									ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(CachedVector);
+	ctl.hcxt = vc->cxt;
+	vc->map = hash_create("vsearch_hnsw insert vectors", 256, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * CachedVectorAt returns the vector of the element at tid (NULL if there is
+ * none), read once per insert; the caller must not free it.
+ */
+static Vector *
+CachedVectorAt(VectorCache *vc, Relation index, ItemPointer tid)
+{
+	uint64		key = VsTidToKey(tid);
+	bool		found;
+	CachedVector *e = hash_search(vc->map, &key, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(vc->cxt);
+
+		e->vec = HnswLoadVector(index, tid, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	return e->vec;
+}
+
 /*
  * AddBackLink makes newtid a neighbour of element n on layer lc.  With a
  * free slot it is simply added; in a full list the newcomer replaces the
@@ -241,7 +300,8 @@ SetInsertPage(Relation index, bool wal, BlockNumber newblk)
  * list is written only if it did not change meanwhile.
  */
 static void
-AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *newvec, int lc)
+AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer newtid,
+			Vector *newvec, int lc)
 {
 	int			m = ctx->m;
 	int			cap = HNSW_LAYER_SLOTS(lc, m);
@@ -281,12 +341,12 @@ AddBackLink(HnswDiskCtx *ctx, bool wal, uint64 n, ItemPointer newtid, Vector *ne
 			int			nvecs = 0;
 			int			victim = -1;
 
-			nvec = HnswLoadVector(ctx->index, &ntid, NULL);
+			nvec = CachedVectorAt(vc, ctx->index, &ntid);
 			if (nvec == NULL)
 				return;
 			for (int i = 0; i < ncur && victim < 0; i++)
 			{
-				Vector	   *v = HnswLoadVector(ctx->index, &current[i], NULL);
+				Vector	   *v = CachedVectorAt(vc, ctx->index, &current[i]);
 
 				if (v == NULL)
 					victim = i; /* a link to nothing: the newcomer takes it */
@@ -481,6 +541,7 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 	VsHeapEntry *chosen[HNSW_MAX_LEVEL + 1];
 	int			nchosen[HNSW_MAX_LEVEL + 1];
 	MemoryContext linkCtx;
+	VectorCache vcache;
 
 	nlayer[0] = 0;				/* stays 0 if no layer is searched */
 	HnswReadMeta(index, &meta);
@@ -534,6 +595,7 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 
 	/* choose the neighbours of every layer, then write the element with them */
 	FormTuples(index, vec, keys, level, ctx.m, heaptid, &etup, &esize, &ntup, &nsize);
+	VectorCacheInit(&vcache);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		int			start = HNSW_LAYER_START(lc, ctx.m);
@@ -551,7 +613,7 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 				ItemPointerData t;
 
 				VsKeyToTid(layers[lc][i].id, &t);
-				vecs[nlocal] = HnswLoadVector(index, &t, NULL);
+				vecs[nlocal] = CachedVectorAt(&vcache, index, &t);
 				if (vecs[nlocal] == NULL)
 					continue;
 				keys[nlocal] = layers[lc][i].id;
@@ -563,8 +625,6 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 										  HNSW_LAYER_SLOTS(lc, ctx.m), chosen[lc]);
 			for (int i = 0; i < nchosen[lc]; i++)
 				chosen[lc][i].id = keys[chosen[lc][i].id];
-			for (int i = 0; i < nlocal; i++)
-				pfree(vecs[i]);
 			pfree(vecs);
 			pfree(local);
 			pfree(keys);
@@ -589,12 +649,13 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 			MemoryContext old = MemoryContextSwitchTo(linkCtx);
 
 			CHECK_FOR_INTERRUPTS();
-			AddBackLink(&ctx, wal, chosen[lc][i].id, &newtid, vec, lc);
+			AddBackLink(&ctx, &vcache, wal, chosen[lc][i].id, &newtid, vec, lc);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(linkCtx);
 		}
 	}
 	MemoryContextDelete(linkCtx);
+	MemoryContextDelete(vcache.cxt);
 
 	/* a new top element becomes the entry point */
 	if (level > meta.entry_level)
