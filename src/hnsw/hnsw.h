@@ -141,6 +141,7 @@ extern IndexTuple HnswElementKeys(Relation index, HnswElementTuple etup);
 extern void HnswInitPage(Page page, uint16 flags);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern Buffer HnswNewBuffer(Relation index);
+extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal);
 extern bool HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno);
 extern bool HnswPageFits(Page page, Size size);

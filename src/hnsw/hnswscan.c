@@ -335,7 +335,7 @@ LoadHeapTids(HnswScanOpaque so, uint64 id)
 
 	so->nheaptids = so->heaptidpos = 0;
 	VsKeyToTid(id, &tid);
-	buf = ReadBuffer(so->disk.index, ItemPointerGetBlockNumber(&tid));
+	buf = HnswReadBuffer(so->disk.index, ItemPointerGetBlockNumber(&tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	off = ItemPointerGetOffsetNumber(&tid);
