@@ -111,7 +111,8 @@ typedef struct HnswGraphOps
 
 extern int	HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
 							Vector **vecs, int max, VsHeapEntry *out);
-extern int	HnswRedundantMember(const Vector *center, Vector **vecs, int n);
+extern void HnswRankRedundant(const Vector *center, Vector **vecs, int n, int *rank,
+							  int *sibling);
 extern void HnswSortEntries(VsHeapEntry *entries, int n);
 
 /* hnswhandler.c */
@@ -141,7 +142,6 @@ extern IndexTuple HnswElementKeys(Relation index, HnswElementTuple etup);
 extern void HnswInitPage(Page page, uint16 flags);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern Buffer HnswNewBuffer(Relation index);
-extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswWriteEmptyMetapage(Relation index, ForkNumber fork, int dim, int m, int efc, bool wal);
 extern bool HnswPageAddTuple(Page page, Item item, Size size, OffsetNumber *offno);
 extern bool HnswPageFits(Page page, Size size);

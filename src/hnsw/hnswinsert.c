@@ -292,16 +292,82 @@ CachedVectorAt(VectorCache *vc, Relation index, ItemPointer tid)
 }
 
 /*
- * AddBackLink makes newtid a neighbour of element n on layer lc.  With a
- * free slot it is simply added; in a full list the newcomer replaces the
- * most redundant member (HnswRedundantMember: never "the farthest", which
- * cuts the links between clusters), or is left out when it is that member
- * itself.  Vectors are read and distances computed with no lock held; the
- * list is written only if it did not change meanwhile.
+ * ListCache keeps, for the rest of one insert, the neighbour lists read to
+ * tell whether a member of a full list is linked from a sibling too.  The
+ * lists this insert writes are updated in it; other backends' changes
+ * meanwhile are missed, which at worst makes one eviction less safe.
  */
+typedef struct CachedList
+{
+	uint64		key;			/* element key * (HNSW_MAX_LEVEL + 1) + layer */
+	int			count;			/* -1: no element there */
+	ItemPointerData tids[2 * HNSW_MAX_M];
+} CachedList;
+
+/* ListCacheInit creates an empty list cache in the vector cache's context. */
+static HTAB *
+ListCacheInit(VectorCache *vc)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(CachedList);
+	ctl.hcxt = vc->cxt;
+	return hash_create("vsearch_hnsw insert lists", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* CachedListAt returns layer lc's list of the element at tid, read once. */
+static CachedList *
+CachedListAt(HTAB *lists, Relation index, ItemPointer tid, int lc, int m)
+{
+	uint64		key = VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
+	bool		found;
+	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		ItemPointerData nbrtid;
+
+		ItemPointerSetInvalid(&nbrtid);
+		e->count = HnswLoadNeighbors(index, tid, lc, m, e->tids, &nbrtid);
+		if (e->count == 0 && !ItemPointerIsValid(&nbrtid))
+			e->count = -1;
+	}
+	return e;
+}
+
+/* ListCacheSet records the list this insert just wrote for tid's layer lc. */
 static void
-AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer newtid,
-			Vector *newvec, int lc)
+ListCacheSet(HTAB *lists, ItemPointer tid, int lc, const ItemPointerData *tids, int count)
+{
+	uint64		key = VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
+	bool		found;
+	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
+
+	e->count = count;
+	memcpy(e->tids, tids, sizeof(ItemPointerData) * count);
+}
+
+/*
+ * AddBackLink makes newtid (vector newvec, layer-lc list newlist) a
+ * neighbour of element n on layer lc, and returns true if it did.  With a
+ * free slot it is simply added.  In a full list the newcomer takes the
+ * place of a member that the member's nearest sibling in the list (the
+ * newcomer included) links to, so everything reachable through n stays
+ * reachable (n -> sibling -> member); members are tried from the most
+ * redundant by position (HnswRankRedundant).  Choosing by position alone,
+ * or dropping the farthest, cut the last links into whole clusters.  The
+ * newcomer is left out when it ranks first and already has an in-link on
+ * this layer (newcomer_linked), and when no member qualifies, unless force
+ * is set (no neighbour took it otherwise): then the most redundant member
+ * goes.  Vectors and lists are read with no lock held; the list is written
+ * only if it did not change meanwhile.
+ */
+static bool
+AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, HTAB *lists, bool wal, uint64 n,
+			ItemPointer newtid, Vector *newvec, ItemPointerData *newlist, int nnewlist,
+			int lc, bool newcomer_linked, bool force)
 {
 	int			m = ctx->m;
 	int			cap = HNSW_LAYER_SLOTS(lc, m);
@@ -327,10 +393,10 @@ AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer n
 		ItemPointerSetInvalid(&nbrtid);
 		ncur = HnswLoadNeighbors(ctx->index, &ntid, lc, m, current, &nbrtid);
 		if (ncur == 0 && !ItemPointerIsValid(&nbrtid))
-			return;				/* element gone */
+			return false;		/* element gone */
 		for (int i = 0; i < ncur; i++)
 			if (ItemPointerEquals(&current[i], newtid))
-				return;
+				return true;
 		full = (ncur >= cap);
 
 		if (full)
@@ -343,7 +409,7 @@ AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer n
 
 			nvec = CachedVectorAt(vc, ctx->index, &ntid);
 			if (nvec == NULL)
-				return;
+				return false;
 			for (int i = 0; i < ncur && victim < 0; i++)
 			{
 				Vector	   *v = CachedVectorAt(vc, ctx->index, &current[i]);
@@ -358,14 +424,50 @@ AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer n
 			}
 			if (victim < 0)
 			{
-				int			r;
+				int			rank[2 * HNSW_MAX_M + 1];
+				int			sibling[2 * HNSW_MAX_M + 1];
+				int			newcomer = nvecs;
 
 				vecs[nvecs] = newvec;
 				slot[nvecs++] = -1;
-				r = HnswRedundantMember(nvec, vecs, nvecs);
-				victim = slot[r];
+				HnswRankRedundant(nvec, vecs, nvecs, rank, sibling);
+				for (int k = 0; k < nvecs && victim < 0; k++)
+				{
+					int			c = rank[k];
+					int			sib = sibling[c];
+
+					if (c == newcomer)
+					{
+						if (newcomer_linked)
+							return false;	/* the newcomer is left out */
+						continue;
+					}
+					if (sib < 0)
+						continue;
+					if (sib == newcomer)
+					{
+						/* n -> newcomer -> c, if the newcomer links to c */
+						for (int t = 0; t < nnewlist && victim < 0; t++)
+							if (ItemPointerEquals(&newlist[t], &current[slot[c]]))
+								victim = slot[c];
+					}
+					else
+					{
+						CachedList *l = CachedListAt(lists, ctx->index, &current[slot[sib]], lc, m);
+
+						for (int t = 0; t < l->count && victim < 0; t++)
+							if (ItemPointerEquals(&l->tids[t], &current[slot[c]]))
+								victim = slot[c];
+					}
+				}
 				if (victim < 0)
-					return;		/* the newcomer is the most redundant */
+				{
+					if (!force)
+						return false;	/* every member may be a last link */
+					for (int k = 0; k < nvecs && victim < 0; k++)
+						if (rank[k] != newcomer)
+							victim = slot[rank[k]];
+				}
 			}
 			for (int i = 0; i < ncur; i++)
 				replacement[nrepl++] = i == victim ? *newtid : current[i];
@@ -416,13 +518,24 @@ AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, bool wal, uint64 n, ItemPointer n
 			}
 		}
 		if (done)
+		{
+			/* the list as written, for later evictions of this insert */
+			ItemPointerData written[2 * HNSW_MAX_M];
+			int			nwritten = 0;
+
+			for (int i = 0; i < cap; i++)
+				if (ItemPointerIsValid(&ntup->tids[start + i]))
+					written[nwritten++] = ntup->tids[start + i];
 			HnswEditFinish(&edit);
+			ListCacheSet(lists, &ntid, lc, written, nwritten);
+		}
 		else
 			HnswEditAbort(&edit);
 		UnlockReleaseBuffer(buf);
 		if (done || ntup == NULL)
-			return;
+			return done;
 	}
+	return false;
 }
 
 /*
@@ -542,6 +655,7 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 	int			nchosen[HNSW_MAX_LEVEL + 1];
 	MemoryContext linkCtx;
 	VectorCache vcache;
+	HTAB	   *lists;
 
 	nlayer[0] = 0;				/* stays 0 if no layer is searched */
 	HnswReadMeta(index, &meta);
@@ -642,14 +756,30 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 	 */
 	linkCtx = AllocSetContextCreate(CurrentMemoryContext, "vsearch_hnsw back-link",
 									ALLOCSET_DEFAULT_SIZES);
+	lists = ListCacheInit(&vcache);
 	for (int lc = top; lc >= 0; lc--)
 	{
+		bool		linked = false;
+
 		for (int i = 0; i < nchosen[lc]; i++)
 		{
 			MemoryContext old = MemoryContextSwitchTo(linkCtx);
 
 			CHECK_FOR_INTERRUPTS();
-			AddBackLink(&ctx, &vcache, wal, chosen[lc][i].id, &newtid, vec, lc);
+			if (AddBackLink(&ctx, &vcache, lists, wal, chosen[lc][i].id, &newtid, vec,
+							&ntup->tids[HNSW_LAYER_START(lc, ctx.m)], nchosen[lc], lc, linked, false))
+				linked = true;
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(linkCtx);
+		}
+		/* no neighbour could take it without risking a last link: force */
+		for (int i = 0; i < nchosen[lc] && !linked; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(linkCtx);
+
+			linked = AddBackLink(&ctx, &vcache, lists, wal, chosen[lc][i].id, &newtid, vec,
+								 &ntup->tids[HNSW_LAYER_START(lc, ctx.m)], nchosen[lc], lc,
+								 false, true);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(linkCtx);
 		}

@@ -31,6 +31,7 @@
 
 #include "access/relscan.h"
 #include "common/vshint.h"
+#include "common/vsbuffer.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -335,7 +336,7 @@ LoadHeapTids(HnswScanOpaque so, uint64 id)
 
 	so->nheaptids = so->heaptidpos = 0;
 	VsKeyToTid(id, &tid);
-	buf = HnswReadBuffer(so->disk.index, ItemPointerGetBlockNumber(&tid));
+	buf = VsReadBuffer(so->disk.index, ItemPointerGetBlockNumber(&tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	off = ItemPointerGetOffsetNumber(&tid);

@@ -22,16 +22,15 @@
 #include "access/htup_details.h"
 #include "access/xloginsert.h"
 #include "distance/distance.h"
+#include "common/vsbuffer.h"
 #include "common/vsproc.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
 
 /* ---------- options and metric ---------- */
@@ -453,91 +452,6 @@ ReadElementTuple(Page page, ItemPointer tid)
 	return etup;
 }
 
-/* ---------- pinning pages without the buffer mapping table ---------- */
-
-/*
- * Searches read the same index pages over and over, and every ReadBuffer
- * looks the block up in the shared buffer mapping table under a partition
- * lock (perf: 14-23% of a top-10 search on fashion-mnist).  Each backend
- * remembers, per block of the last few indexes it read, which buffer last
- * held the block; ReadRecentBuffer pins that buffer if it still holds the
- * block (it checks the buffer's tag under the header spinlock, so a stale
- * entry only costs a miss), and ReadBuffer runs otherwise.  Four bytes per
- * block, up to HNSW_RECENT_MAX_BLOCKS blocks per index (4 MB); blocks past
- * that always take ReadBuffer.
- */
-#define HNSW_RECENT_RELS 4
-#define HNSW_RECENT_MAX_BLOCKS (1024 * 1024)
-
-typedef struct RecentMap
-{
-	RelFileNode node;
-	BlockNumber size;			/* entries in bufs; 0: slot unused */
-	Buffer	   *bufs;			/* by block number; InvalidBuffer unknown */
-} RecentMap;
-
-static RecentMap recent_maps[HNSW_RECENT_RELS];
-static int	recent_next = 0;	/* the map to reuse next */
-
-/* RecentMapFor returns the map of node, making room for blkno, or NULL. */
-static RecentMap *
-RecentMapFor(RelFileNode node, BlockNumber blkno)
-{
-	RecentMap  *map = NULL;
-
-	if (blkno >= HNSW_RECENT_MAX_BLOCKS)
-		return NULL;
-	for (int i = 0; i < HNSW_RECENT_RELS; i++)
-		if (recent_maps[i].size > 0 && RelFileNodeEquals(recent_maps[i].node, node))
-			map = &recent_maps[i];
-	if (map == NULL)
-	{
-		map = &recent_maps[recent_next];
-		recent_next = (recent_next + 1) % HNSW_RECENT_RELS;
-		if (map->bufs)
-			pfree(map->bufs);
-		map->node = node;
-		map->size = 1024;
-		map->bufs = MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * map->size);
-	}
-	if (blkno >= map->size)
-	{
-		BlockNumber newsize = Min(Max(blkno + 1, map->size * 2), HNSW_RECENT_MAX_BLOCKS);
-
-		map->bufs = repalloc(map->bufs, sizeof(Buffer) * newsize);
-		memset(map->bufs + map->size, 0, sizeof(Buffer) * (newsize - map->size));
-		map->size = newsize;
-	}
-	return map;
-}
-
-/*
- * HnswReadBuffer pins block blkno of the main fork of index, like
- * ReadBuffer, counting the same statistics.  Temporary indexes (local
- * buffers) always go through ReadBuffer.
- */
-Buffer
-HnswReadBuffer(Relation index, BlockNumber blkno)
-{
-	RecentMap  *map;
-	Buffer		buf;
-
-	if (RelationUsesLocalBuffers(index) ||
-		(map = RecentMapFor(index->rd_node, blkno)) == NULL)
-		return ReadBuffer(index, blkno);
-	buf = map->bufs[blkno];
-	if (buf != InvalidBuffer &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, buf))
-	{
-		pgstat_count_buffer_read(index);
-		pgstat_count_buffer_hit(index);
-		return buf;
-	}
-	buf = ReadBuffer(index, blkno);
-	map->bufs[blkno] = buf;
-	return buf;
-}
-
 /*
  * HnswLoadVector returns a palloc'd copy of the vector of the element at
  * tid, and its level, or NULL if there is no element there.
@@ -572,7 +486,7 @@ int
 HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
 				  ItemPointerData *out, ItemPointerData *nbrtid)
 {
-	Buffer		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(elemtid));
+	Buffer		buf = VsReadBuffer(index, ItemPointerGetBlockNumber(elemtid));
 	Page		page;
 	HnswElementTuple etup;
 	ItemPointerData ntid;
@@ -598,7 +512,7 @@ HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
 	if (ItemPointerGetBlockNumber(&ntid) != BufferGetBlockNumber(buf))
 	{
 		UnlockReleaseBuffer(buf);
-		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(&ntid));
+		buf = VsReadBuffer(index, ItemPointerGetBlockNumber(&ntid));
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 	}
@@ -646,7 +560,7 @@ DiskDistance(void *arg, uint64 id, float *dist)
 	bool		ok = false;
 
 	VsKeyToTid(id, &tid);
-	buf = HnswReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tid));
+	buf = VsReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	etup = ReadElementTuple(BufferGetPage(buf), &tid);
 	if (etup != NULL && etup->vec.dim == ctx->dim)
@@ -688,7 +602,7 @@ DiskDistances(void *arg, const uint64 *ids, int n, float *dists, bool *ok)
 			Page		page;
 
 			VsKeyToTid(ids[base + i], &tids[i]);
-			bufs[i] = HnswReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tids[i]));
+			bufs[i] = VsReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tids[i]));
 			page = BufferGetPage(bufs[i]);
 			__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&tids[i])));
 		}
@@ -861,40 +775,40 @@ HnswSelectLocal(const HnswMetric *metric, const VsHeapEntry *sorted, int ncands,
 }
 
 /*
- * HnswRedundantMember chooses which of n vectors (the members of a full
- * neighbour list of center and a newcomer) to leave out, and returns its
- * index.  Dropping the farthest member the selection heuristic passes over
- * cuts the long links between clusters first (they are far, and some
- * member is always a little closer to them than center), and once the last
- * such link of a cluster is gone, every later element of that cluster is
- * unreachable too.  So the member given up is the most redundant one: the
- * one whose nearest kept sibling is closest relative to its distance from
- * center, i.e. the one a search is surest to find through a sibling.  A
- * link into an otherwise empty direction scores near 1 and stays.
+ * HnswRankRedundant ranks n vectors (the members of a full neighbour list
+ * of center and a newcomer) from the most to the least redundant, writing
+ * their indexes to rank, and for each the index of its nearest kept
+ * sibling to sibling (-1 when it has none).  Dropping the farthest member
+ * the selection heuristic passes over cuts the long links between clusters
+ * first (they are far, and some member is always a little closer to them
+ * than center), and once a cluster's last such link is gone every later
+ * element of it is unreachable too.  A member is redundant when its
+ * nearest kept sibling is close relative to its distance from center: a
+ * search through that sibling is likely to find it.  A link into an
+ * otherwise empty direction scores near 1.
  *
  * Redundancy is a question about positions, so it is measured in squared
  * Euclidean distance whatever the opclass (the vectors are normalised
  * already under cosine): ratios of inner products mean nothing.  The kept
  * set is the heuristic's (a vector is kept unless a kept one is at most as
- * far from it as center is); each vector's nearest sibling is sought among
- * the kept ones only, which costs n times the kept count, not n squared.
- * Allocates in CurrentMemoryContext.
+ * far from it as center is); siblings are sought among the kept ones only,
+ * which costs n times the kept count, not n squared.  Ties: the farther
+ * from center ranks first.  Allocates in CurrentMemoryContext.
  */
-int
-HnswRedundantMember(const Vector *center, Vector **vecs, int n)
+void
+HnswRankRedundant(const Vector *center, Vector **vecs, int n, int *rank, int *sibling)
 {
 	float	   *fromc = palloc(sizeof(float) * n);
 	float	   *nearest = palloc(sizeof(float) * n);
 	VsHeapEntry *order = palloc(sizeof(VsHeapEntry) * n);
 	int		   *kept = palloc(sizeof(int) * n);
 	int			nkept = 0;
-	int			victim = -1;
-	double		worst = 0;
 
 	for (int i = 0; i < n; i++)
 	{
 		fromc[i] = VsL2Squared(center->x, vecs[i]->x, center->dim);
 		nearest[i] = get_float4_infinity();
+		sibling[i] = -1;
 		order[i].id = i;
 		order[i].dist = fromc[i];
 	}
@@ -908,14 +822,24 @@ HnswRedundantMember(const Vector *center, Vector **vecs, int n)
 		{
 			float		d = VsL2Squared(vecs[i]->x, vecs[kept[k]]->x, center->dim);
 
-			nearest[i] = Min(nearest[i], d);
-			nearest[kept[k]] = Min(nearest[kept[k]], d);
+			if (d < nearest[i] || sibling[i] < 0)
+			{
+				nearest[i] = d;
+				sibling[i] = kept[k];
+			}
+			if (d < nearest[kept[k]] || sibling[kept[k]] < 0)
+			{
+				nearest[kept[k]] = d;
+				sibling[kept[k]] = i;
+			}
 			if (d <= fromc[i])
 				dominated = true;
 		}
 		if (!dominated)
 			kept[nkept++] = i;
 	}
+
+	/* order by score = nearest / fromc, ascending; ties farther first */
 	for (int i = 0; i < n; i++)
 	{
 		double		score;
@@ -924,19 +848,28 @@ HnswRedundantMember(const Vector *center, Vector **vecs, int n)
 			score = (double) nearest[i] / fromc[i];
 		else
 			score = nearest[i] > 0 ? get_float8_infinity() : 0;
-		/* ties: the farther one goes */
-		if (victim < 0 || score < worst ||
-			(score == worst && fromc[i] > fromc[victim]))
-		{
-			victim = i;
-			worst = score;
-		}
+		order[i].id = i;
+		order[i].dist = (float) score;
 	}
+	for (int a = 1; a < n; a++)
+	{
+		VsHeapEntry x = order[a];
+		int			b = a - 1;
+
+		while (b >= 0 && (order[b].dist > x.dist ||
+						  (order[b].dist == x.dist && fromc[order[b].id] < fromc[x.id])))
+		{
+			order[b + 1] = order[b];
+			b--;
+		}
+		order[b + 1] = x;
+	}
+	for (int i = 0; i < n; i++)
+		rank[i] = (int) order[i].id;
 	pfree(fromc);
 	pfree(nearest);
 	pfree(order);
 	pfree(kept);
-	return victim;
 }
 
 /* EntryDistCmp orders entries by distance, closest first (qsort). */

@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "common/vsbuffer.h"
 #include "common/vsproc.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
@@ -147,13 +148,14 @@ IvfPrepareVector(int metric, const float *in, int dims, float *out)
 
 /*
  * IvfReadListPage returns block blkno of a list chain read with strategy
- * and locked in mode, raising the corruption error if it is not a list
+ * (NULL: through VsReadBuffer, the hot path of scans) and locked in mode, raising the corruption error if it is not a list
  * page.  The caller unlocks and releases it.
  */
 Buffer
 IvfReadListPage(Relation index, BlockNumber blkno, int mode, BufferAccessStrategy strategy)
 {
-	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	Buffer		buf = strategy ? ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy) :
+		VsReadBuffer(index, blkno);
 	Page		page;
 
 	LockBuffer(buf, mode);
