@@ -120,6 +120,11 @@ const VsKernelTable vs_kernel_scalar = {
  * VsCosineDistance computes 1 - cos(a, b) with the active kernels.  The
  * quotient is formed in double, clamped to [-1, 1] against rounding, and is
  * NaN when a norm is zero (the direction of a zero vector is undefined).
+ * Elements beyond about 1.8e19 make the float4 sums overflow to infinity
+ * (and the quotient NaN), though the cosine is well defined: the three
+ * sums are then formed again in double, which cannot overflow for float4
+ * inputs of at most 16,000 dimensions (3.4e38 squared times 16,000 is
+ * about 1.8e81).
  */
 double
 VsCosineDistance(const float *a, const float *b, int n)
@@ -130,7 +135,22 @@ VsCosineDistance(const float *a, const float *b, int n)
 	double		similarity;
 
 	vs_kernel->cosine_parts(a, b, n, &dot, &aa, &bb);
-	similarity = (double) dot / sqrt((double) aa * (double) bb);
+	if (unlikely(isinf(dot) || isinf(aa) || isinf(bb) || isnan(dot)))
+	{
+		double		d = 0.0,
+					x = 0.0,
+					y = 0.0;
+
+		for (int i = 0; i < n; i++)
+		{
+			d += (double) a[i] * b[i];
+			x += (double) a[i] * a[i];
+			y += (double) b[i] * b[i];
+		}
+		similarity = d / sqrt(x * y);
+	}
+	else
+		similarity = (double) dot / sqrt((double) aa * (double) bb);
 	if (isnan(similarity))
 		return NAN;
 	if (similarity > 1.0)

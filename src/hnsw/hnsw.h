@@ -23,6 +23,7 @@
 #include "common/vstidset.h"
 #include "hnsw/hnsw_page.h"
 #include "nodes/pathnodes.h"
+#include "utils/float.h"
 #include "utils/relcache.h"
 
 /* Reloptions and settings. */
@@ -134,6 +135,22 @@ extern int	HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 extern HnswOptions *HnswGetOptions(Relation index);
 extern void HnswInitMetric(Relation index, HnswMetric *metric);
 extern float HnswDistance(const HnswMetric *metric, const Vector *a, const Vector *b);
+
+/*
+ * HnswPrunes says whether a member at distance pair from a candidate makes
+ * the candidate redundant when the candidate is at distance dist from the
+ * element whose list is chosen: the member is at most as far from it.
+ * Distances between vectors with huge elements overflow float4 to +inf,
+ * and a tie of two infinities says nothing about positions: it never
+ * prunes, or an element infinitely far from the others would be left out
+ * of every list and could not be reached.
+ */
+static inline bool
+HnswPrunes(float pair, float dist)
+{
+	return pair < dist || (pair == dist && dist != get_float4_infinity());
+}
+
 extern Vector *HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim);
 extern Size HnswElementSize(Relation index, int dim, IndexTuple keys);
 extern void HnswFillElement(HnswElementTuple etup, int level, Vector *vec,

@@ -550,7 +550,7 @@ AddBackLink(HnswBuildState *bs, int n, int newid, int lc, float dist)
 
 		for (int i = 0; i < count && newkept; i++)
 			if (nk[i] == NBR_KEPT && nd[i] < dist &&
-				HnswDistance(&bs->metric, ELEM_VEC(Elem(bs, nbr[i])), newvec) <= dist)
+				HnswPrunes(HnswDistance(&bs->metric, ELEM_VEC(Elem(bs, nbr[i])), newvec), dist))
 				newkept = false;
 		/* the farthest filler, the newcomer included */
 		for (int i = 0; i < count; i++)

@@ -320,6 +320,16 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 				if (!ItemPointerIsValid(n))
 					continue;
 				ne = FindElement(elems, nelems, n);
+
+				/*
+				 * A deleted element's links may name elements pass 3 has
+				 * already freed when an interrupted vacuum left it: no live
+				 * element links to it any more (pass 2 finished before pass
+				 * 3 began), so nothing follows them before the next vacuum
+				 * frees it too.
+				 */
+				if (ne == NULL && e->deleted)
+					continue;
 				if (ne == NULL)
 					Corrupt(index, "element (%u,%u) links on layer %d to (%u,%u), which is not an element",
 							ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid), lc,

@@ -161,7 +161,7 @@ HnswSelectNeighbors(const HnswGraphOps *ops, void *ctx,
 
 		for (int j = 0; j < count; j++)
 		{
-			if (ops->pair_distance(ctx, sorted[i].id, out[j].id) <= sorted[i].dist)
+			if (HnswPrunes(ops->pair_distance(ctx, sorted[i].id, out[j].id), sorted[i].dist))
 			{
 				keep = false;
 				break;

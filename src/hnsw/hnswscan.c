@@ -15,9 +15,14 @@
  * never silently capped.  Order is exact within a round; an element found
  * in a later round can be closer than one already returned (rare, and
  * shown in the README).  Rounds grow by half the window, at least
- * ef_search.  WHERE clauses on key columns (common/vskeys.h) arrive as
- * scan keys and are tested on the values stored in each element before
- * its rows are returned; the search goes on through elements that fail.
+ * ef_search.  Elements at +inf (distances between vectors with huge
+ * elements overflow float4) are held back until the search and the final
+ * pass are done, and returned last: the search cannot tell which way a row
+ * at a finite distance lies when everything around is at +inf, and such a
+ * row must never come after one at +inf.  WHERE clauses on key columns
+ * (common/vskeys.h) arrive as scan keys and are tested on the values
+ * stored in each element before its rows are returned; the search goes on
+ * through elements that fail.
  *
  * Memory: about 50 bytes per element visited (visited set and heaps),
  * in a per-scan context freed at rescan and end of scan.
@@ -58,6 +63,9 @@ typedef struct HnswScanOpaqueData
 	VsHeapEntry *batch;			/* elements to return, closest first */
 	int			nbatch;
 	int			batchpos;
+	VsHeapEntry *deferred;		/* found at +inf, returned after all others */
+	int			ndeferred;
+	int			deferredcap;
 	ItemPointerData heaptids[HNSW_HEAPTIDS];
 	int			nheaptids;
 	int			heaptidpos;
@@ -98,6 +106,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->flatdone = false;
 	so->batch = NULL;
 	so->nbatch = so->batchpos = 0;
+	so->deferred = NULL;
+	so->ndeferred = so->deferredcap = 0;
 	so->nheaptids = so->heaptidpos = 0;
 	/* a caller that knows its LIMIT gets a first round wide enough for it */
 	so->firstef = Max(hnsw_ef_search, Min(VsScanRowsHint, HNSW_MAX_FIRST_WINDOW));
@@ -168,6 +178,23 @@ StartSearch(HnswScanOpaque so)
 	VsHeapPush(&so->window, ep.dist, ep.id);
 }
 
+/*
+ * Defer keeps element e, found at +inf, for the end of the scan; the
+ * array grows in the scan context.
+ */
+static void
+Defer(HnswScanOpaque so, const VsHeapEntry *e)
+{
+	if (so->ndeferred == so->deferredcap)
+	{
+		so->deferredcap = Max(64, so->deferredcap * 2);
+		so->deferred = so->deferred == NULL ?
+			palloc(sizeof(VsHeapEntry) * so->deferredcap) :
+			repalloc_huge(so->deferred, sizeof(VsHeapEntry) * so->deferredcap);
+	}
+	so->deferred[so->ndeferred++] = *e;
+}
+
 /* Collects, in FlatPass, the live elements no search has seen. */
 typedef struct FlatCollect
 {
@@ -194,7 +221,10 @@ FlatCollectElement(HnswElementTuple etup, ItemPointer tid, void *arg)
 	}
 	fc->batch[fc->nbatch].id = key;
 	fc->batch[fc->nbatch].dist = HnswDistance(&so->disk.metric, so->disk.query, &etup->vec);
-	fc->nbatch++;
+	if (isinf(fc->batch[fc->nbatch].dist) && fc->batch[fc->nbatch].dist > 0)
+		Defer(so, &fc->batch[fc->nbatch]);
+	else
+		fc->nbatch++;
 	VsTidSetAdd(so->emitted, key);
 }
 
@@ -303,7 +333,10 @@ NextRound(HnswScanOpaque so)
 		VsTidSetAdd(so->emitted, e->id);
 		if (VsTidSetContains(so->disk.deleted, e->id))
 			continue;
-		batch[nbatch++] = *e;
+		if (isinf(e->dist) && e->dist > 0)
+			Defer(so, e);
+		else
+			batch[nbatch++] = *e;
 	}
 	HnswSortEntries(batch, nbatch);
 	if (so->batch)
@@ -312,11 +345,24 @@ NextRound(HnswScanOpaque so)
 	so->nbatch = nbatch;
 	so->batchpos = 0;
 
-	/* graph exhausted: finish with the elements it could not reach */
+	/*
+	 * graph exhausted: finish with the elements it could not reach, then
+	 * with those at +inf
+	 */
 	if (nbatch == 0 && so->cand.count == 0 && so->overflow.count == 0)
 	{
 		if (!so->flatdone)
 			FlatPass(so);
+		if (so->nbatch == 0 && so->ndeferred > 0)
+		{
+			if (so->batch)
+				pfree(so->batch);
+			so->batch = so->deferred;
+			so->nbatch = so->ndeferred;
+			so->batchpos = 0;
+			so->deferred = NULL;
+			so->ndeferred = so->deferredcap = 0;
+		}
 		if (so->nbatch == 0)
 			so->done = true;
 	}

@@ -75,24 +75,37 @@ HnswInitMetric(Relation index, HnswMetric *metric)
 		metric->kind = HNSW_METRIC_FMGR;
 }
 
-/* HnswDistance returns the index-order distance between two vectors. */
+/*
+ * HnswDistance returns the index-order distance between two vectors.  It
+ * is computed in float4, as the operators compute it, so vectors with huge
+ * elements can be +inf apart (or -inf under inner product); a NaN (an
+ * inner product whose terms overflow to both +inf and -inf) is returned
+ * as +inf, which heaps and sorts can order.
+ */
 float
 HnswDistance(const HnswMetric *metric, const Vector *a, const Vector *b)
 {
+	float		d;
+
 	switch (metric->kind)
 	{
 		case HNSW_METRIC_L2SQ:
-			return VsL2Squared(a->x, b->x, a->dim);
+			d = VsL2Squared(a->x, b->x, a->dim);
+			break;
 		case HNSW_METRIC_NEG_DOT:
-			return -VsDot(a->x, b->x, a->dim);
+			d = -VsDot(a->x, b->x, a->dim);
+			break;
 		case HNSW_METRIC_L1:
-			return VsL1(a->x, b->x, a->dim);
+			d = VsL1(a->x, b->x, a->dim);
+			break;
 		default:
-			return (float) DatumGetFloat8(FunctionCall2Coll(metric->distproc,
-															metric->collation,
-															PointerGetDatum(a),
-															PointerGetDatum(b)));
+			d = (float) DatumGetFloat8(FunctionCall2Coll(metric->distproc,
+														 metric->collation,
+														 PointerGetDatum(a),
+														 PointerGetDatum(b)));
+			break;
 	}
+	return isnan(d) ? get_float4_infinity() : d;
 }
 
 /*
@@ -832,7 +845,7 @@ HnswRankRedundant(const Vector *center, Vector **vecs, int n, int *rank, int *si
 				nearest[kept[k]] = d;
 				sibling[kept[k]] = i;
 			}
-			if (d <= fromc[i])
+			if (HnswPrunes(d, fromc[i]))
 				dominated = true;
 		}
 		if (!dominated)
@@ -844,7 +857,15 @@ HnswRankRedundant(const Vector *center, Vector **vecs, int n, int *rank, int *si
 	{
 		double		score;
 
-		if (fromc[i] > 0)
+		/*
+		 * A member infinitely far from center and from every kept vector
+		 * (huge elements) is the only way to its region: it stays.  The
+		 * NaN score inf / inf would fail every comparison below, and as
+		 * the first member it would go whatever the others score.
+		 */
+		if (isinf(fromc[i]) && isinf(nearest[i]))
+			score = get_float8_infinity();
+		else if (fromc[i] > 0)
 			score = (double) nearest[i] / fromc[i];
 		else
 			score = nearest[i] > 0 ? get_float8_infinity() : 0;

@@ -197,7 +197,7 @@ RepairLayer(VacuumState *vs, ItemPointer elem, Vector *evec, int lc,
 		bool		keep = true;
 
 		for (int j = 0; j < nmembers && keep; j++)
-			if (HnswDistance(&vs->disk.metric, v, members[j]) <= cands[i].dist)
+			if (HnswPrunes(HnswDistance(&vs->disk.metric, v, members[j]), cands[i].dist))
 				keep = false;
 		if (keep)
 		{

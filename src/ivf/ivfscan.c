@@ -17,7 +17,12 @@
  * With an MVCC snapshot that is safe even when vacuum removes a returned
  * TID and the heap reuses it: the new tuple is invisible to the snapshot.
  * Conditions on key columns arrive as scan keys and are tested on each
- * row's stored key values before its distance is computed.
+ * row's stored key values before its distance is computed.  Rows at +inf
+ * or NaN (distances between vectors with huge elements overflow float4)
+ * are skipped by the batches and returned by one last pass over every
+ * list, so they come after every row at a finite distance: the centroids
+ * say nothing about where such a row lies, and it could otherwise be
+ * returned before a finite one from a list read later.
  *
  * IDENTIFICATION
  *	  src/ivf/ivfscan.c
@@ -34,6 +39,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "types/vector.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -62,6 +68,8 @@ typedef struct IvfScanOpaqueData
 	int			batchEnd;
 	VsKeyFilter *filter;		/* scan keys on key columns, or NULL */
 	bool		abandoned;		/* the caller asked it to give up (vshint.h) */
+	bool		sawUnbounded;	/* a batch skipped a row at +inf or NaN */
+	bool		tail;			/* the last pass: every list, those rows only */
 
 	/* the current pass */
 	IvfScanItem *items;			/* unordered or a max-heap while collecting,
@@ -211,6 +219,12 @@ ReadBatch(IndexScanDesc scan)
 				}
 				it.dist = IvfDistance(so->metric, so->query, lt->x, so->dims);
 				it.tid = lt->heaptid;
+				/* +inf and NaN only in the last pass, and only there */
+				if (!(it.dist < get_float4_infinity()) != so->tail)
+				{
+					so->sawUnbounded = true;
+					continue;
+				}
 				if (so->haveLast && ItemCmp(&it, &so->last) <= 0)
 					continue;
 				Offer(so, &it);
@@ -391,15 +405,21 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		old = MemoryContextSwitchTo(so->ctx);
 		if (!so->truncated)
 		{
-			/* next batch */
-			if (so->batchEnd >= so->nlists)
+			/* next batch; after the last one, every list for +inf and NaN */
+			if (so->batchEnd >= so->nlists && (so->tail || !so->sawUnbounded))
 			{
 				MemoryContextSwitchTo(old);
 				so->finished = true;
 				return false;
 			}
-			so->batchStart = so->batchEnd;
-			so->batchEnd = Min(so->nlists, so->batchStart + so->probes);
+			if (so->batchEnd >= so->nlists)
+			{
+				so->tail = true;
+				so->batchStart = 0;
+			}
+			else
+				so->batchStart = so->batchEnd;
+			so->batchEnd = Min(so->nlists, so->batchStart + (so->tail ? so->nlists : so->probes));
 			so->haveLast = false;
 		}
 		ReadBatch(scan);
