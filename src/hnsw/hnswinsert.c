@@ -346,7 +346,8 @@ ListCacheSet(HTAB *lists, ItemPointer tid, int lc, const ItemPointerData *tids, 
 	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
 
 	e->count = count;
-	memcpy(e->tids, tids, sizeof(ItemPointerData) * count);
+	for (int i = 0; i < count; i++)
+		e->tids[i] = tids[i];
 }
 
 /*
