@@ -304,6 +304,13 @@ typedef struct CachedList
 	ItemPointerData tids[2 * HNSW_MAX_M];
 } CachedList;
 
+/* ListKey is the cache key of layer lc's list of the element at tid. */
+static inline uint64
+ListKey(ItemPointer tid, int lc)
+{
+	return VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
+}
+
 /* ListCacheInit creates an empty list cache in the vector cache's context. */
 static HTAB *
 ListCacheInit(VectorCache *vc)
@@ -321,7 +328,7 @@ ListCacheInit(VectorCache *vc)
 static CachedList *
 CachedListAt(HTAB *lists, Relation index, ItemPointer tid, int lc, int m)
 {
-	uint64		key = VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
+	uint64		key = ListKey(tid, lc);
 	bool		found;
 	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
 
@@ -341,7 +348,7 @@ CachedListAt(HTAB *lists, Relation index, ItemPointer tid, int lc, int m)
 static void
 ListCacheSet(HTAB *lists, ItemPointer tid, int lc, const ItemPointerData *tids, int count)
 {
-	uint64		key = VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
+	uint64		key = ListKey(tid, lc);
 	bool		found;
 	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
 
@@ -762,27 +769,25 @@ HnswInsertVector(Relation index, Vector *vec, IndexTuple keys, ItemPointer heapt
 	{
 		bool		linked = false;
 
-		for (int i = 0; i < nchosen[lc]; i++)
+		/*
+		 * Pass 0 tries every neighbour; pass 1 (force) runs only if none
+		 * took the newcomer without risking a last link, and stops at the
+		 * first that does.
+		 */
+		for (int pass = 0; pass < 2 && !(pass == 1 && linked); pass++)
 		{
-			MemoryContext old = MemoryContextSwitchTo(linkCtx);
+			for (int i = 0; i < nchosen[lc] && !(pass == 1 && linked); i++)
+			{
+				MemoryContext old = MemoryContextSwitchTo(linkCtx);
 
-			CHECK_FOR_INTERRUPTS();
-			if (AddBackLink(&ctx, &vcache, lists, wal, chosen[lc][i].id, &newtid, vec,
-							&ntup->tids[HNSW_LAYER_START(lc, ctx.m)], nchosen[lc], lc, linked, false))
-				linked = true;
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(linkCtx);
-		}
-		/* no neighbour could take it without risking a last link: force */
-		for (int i = 0; i < nchosen[lc] && !linked; i++)
-		{
-			MemoryContext old = MemoryContextSwitchTo(linkCtx);
-
-			linked = AddBackLink(&ctx, &vcache, lists, wal, chosen[lc][i].id, &newtid, vec,
-								 &ntup->tids[HNSW_LAYER_START(lc, ctx.m)], nchosen[lc], lc,
-								 false, true);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(linkCtx);
+				CHECK_FOR_INTERRUPTS();
+				if (AddBackLink(&ctx, &vcache, lists, wal, chosen[lc][i].id, &newtid, vec,
+								&ntup->tids[HNSW_LAYER_START(lc, ctx.m)], nchosen[lc], lc,
+								linked, pass == 1))
+					linked = true;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(linkCtx);
+			}
 		}
 	}
 	MemoryContextDelete(linkCtx);
