@@ -12,9 +12,14 @@
  * current snapshot (with a value the index holds and, for a partial index,
  * satisfying its predicate) present in some element.
  * The first problem raises ERRCODE_INDEX_CORRUPTED; otherwise it returns
- * counts, among them the live elements the layer-0 graph does not reach
- * from the entry point (scans still return those, through their final
- * pass over the pages, but a search finds them only there).
+ * counts, among them the live elements no search can reach: a search
+ * starts at the entry point on its top layer, follows links within a
+ * layer and descends on the element it stands on, so an element counts
+ * as reached when some such path ends on it on layer 0.  Layer 0 alone
+ * need not be strongly connected (after the entry point moved to a new
+ * top element, some clusters may be entered only from the layers above).
+ * Scans still return unreachable elements, through their final pass over
+ * the pages, but a search finds them only there.
  *
  * IDENTIFICATION
  *	  src/hnsw/hnswcheck.c
@@ -95,6 +100,28 @@ FindElement(CheckElement *elems, int n, ItemPointer tid)
 	return NULL;
 }
 
+/*
+ * A search state is an element on one layer: the search moves along that
+ * layer's links or descends to the layer below on the same element.
+ */
+static inline uint64
+MakeState(uint64 key, int lc)
+{
+	return key * (HNSW_MAX_LEVEL + 1) + lc;
+}
+
+static inline uint64
+StateElement(uint64 state)
+{
+	return state / (HNSW_MAX_LEVEL + 1);
+}
+
+static inline int
+StateLayer(uint64 state)
+{
+	return (int) (state % (HNSW_MAX_LEVEL + 1));
+}
+
 /* Reads the neighbour tuple of e (copied), checking it. */
 static HnswNeighborTuple
 ReadNeighborTuple(Relation index, CheckElement *e, int m)
@@ -162,11 +189,13 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	int64		heaptids = 0;
 	int64		ndeleted = 0;
 	int64		live = 0;
-	VsTidSet   *reached;
+	VsTidSet   *reached;		/* elements a search reaches on layer 0 */
+	VsTidSet   *visited;		/* (element, layer) states seen */
 	VsTidSet   *indexed_rows;
 	int64		unreachable = 0;
 	uint64	   *queue;
-	int			qhead = 0,
+	int64		nstates = 0;
+	int64		qhead = 0,
 				qtail = 0;
 	TupleDesc	tupdesc;
 	Datum		values[5];
@@ -293,14 +322,17 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 					entry->level, meta.entry_level);
 	}
 
-	/* neighbour lists, and reachability on layer 0 */
+	/* neighbour lists, and the elements a search can reach */
+	for (int i = 0; i < nelems; i++)
+		nstates += elems[i].level + 1;
 	reached = VsTidSetCreate(CurrentMemoryContext, nelems + 1);
+	visited = VsTidSetCreate(CurrentMemoryContext, nstates + 1);
 	indexed_rows = VsTidSetCreate(CurrentMemoryContext, heaptids + 1);
-	queue = palloc(sizeof(uint64) * (nelems + 1));
+	queue = palloc(sizeof(uint64) * (nstates + 1));
 	if (ItemPointerIsValid(&meta.entry))
 	{
-		queue[qtail++] = VsTidToKey(&meta.entry);
-		VsTidSetAdd(reached, queue[0]);
+		queue[qtail++] = MakeState(VsTidToKey(&meta.entry), meta.entry_level);
+		VsTidSetAdd(visited, queue[0]);
 	}
 	for (int i = 0; i < nelems; i++)
 	{
@@ -357,23 +389,32 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	}
 	while (qhead < qtail)
 	{
+		uint64		state = queue[qhead++];
+		int			lc = StateLayer(state);
 		ItemPointerData tid;
 		CheckElement *e;
 		HnswNeighborTuple ntup;
 
 		CHECK_FOR_INTERRUPTS();
-		VsKeyToTid(queue[qhead++], &tid);
+		VsKeyToTid(StateElement(state), &tid);
 		e = FindElement(elems, nelems, &tid);
+		if (e == NULL)
+			continue;			/* a deleted element's link to a freed one */
+		if (lc == 0)
+			VsTidSetAdd(reached, StateElement(state));
+		else if (VsTidSetAdd(visited, state - 1))
+			queue[qtail++] = state - 1; /* the search descends here */
 		ntup = ReadNeighborTuple(index, e, meta.m);
-		for (int s = 0; s < HNSW_LAYER_SLOTS(0, meta.m); s++)
+		for (int s = 0; s < HNSW_LAYER_SLOTS(lc, meta.m); s++)
 		{
-			uint64		key;
+			ItemPointer n = &ntup->tids[HNSW_LAYER_START(lc, meta.m) + s];
+			uint64		next;
 
-			if (!ItemPointerIsValid(&ntup->tids[s]))
+			if (!ItemPointerIsValid(n))
 				continue;
-			key = VsTidToKey(&ntup->tids[s]);
-			if (VsTidSetAdd(reached, key))
-				queue[qtail++] = key;
+			next = MakeState(VsTidToKey(n), lc);
+			if (VsTidSetAdd(visited, next))
+				queue[qtail++] = next;
 		}
 		pfree(ntup);
 	}
