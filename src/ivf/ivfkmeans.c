@@ -249,6 +249,7 @@ IvfKmeans(const float *samples, int n, int dims, int k, int metric,
 				 */
 				int			far = 0;
 
+				CHECK_FOR_INTERRUPTS(); /* each empty cluster scans every sample */
 				for (i = 1; i < n; i++)
 					if (upper[i] > upper[far])
 						far = i;

@@ -84,6 +84,7 @@
 #define BITMAP_FIRST_SEL	0.05	/* below this estimate, count the bitmap first */
 #define SWITCH_MARGIN		1.5 /* traversal must look this much dearer */
 #define MIN_SAMPLE			64	/* candidates seen before the rate is trusted */
+#define FIRST_SAMPLE		32	/* the first check: inside HNSW's first round */
 
 typedef enum HybridRun
 {
@@ -664,7 +665,12 @@ StartIndex(HybridScanState *hs)
 	hs->collectuntil = 0;
 	hs->passed = hs->seen = hs->beyond = 0;
 	hs->collectall = (hs->k == 0);
-	hs->nextcheck = MIN_SAMPLE;
+	/*
+	 * The first check comes before HNSW's first round (at least
+	 * ef_search, 40 by default) is used up: a filter that passes nearly
+	 * nothing is then found out without paying for a second, wider round.
+	 */
+	hs->nextcheck = FIRST_SAMPLE;
 	hs->run = RUN_COLLECT;
 }
 
