@@ -398,8 +398,6 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		VsKeyToTid(StateElement(state), &tid);
 		e = FindElement(elems, nelems, &tid);
-		if (e == NULL)
-			continue;			/* a deleted element's link to a freed one */
 		if (lc == 0)
 			VsTidSetAdd(reached, StateElement(state));
 		else if (VsTidSetAdd(visited, state - 1))
@@ -410,7 +408,12 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 			ItemPointer n = &ntup->tids[HNSW_LAYER_START(lc, meta.m) + s];
 			uint64		next;
 
-			if (!ItemPointerIsValid(n))
+			/*
+			 * Only states of elements are queued (a deleted element may
+			 * link to one already freed), so the queue holds at most
+			 * nstates.
+			 */
+			if (!ItemPointerIsValid(n) || FindElement(elems, nelems, n) == NULL)
 				continue;
 			next = MakeState(VsTidToKey(n), lc);
 			if (VsTidSetAdd(visited, next))
