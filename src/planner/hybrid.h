@@ -43,6 +43,8 @@
 #define HYBRID_FLAG_SIMILARITY	0x01	/* ORDER BY c - distance DESC */
 #define HYBRID_FLAG_BITMAP		0x02	/* custom_plans holds a bitmap of matches */
 #define HYBRID_FLAG_HNSW		0x04	/* the vector index is a vsearch_hnsw index */
+#define HYBRID_FLAG_EXTPARAMS	0x08	/* the quals compare with $n: a generic
+										 * plan, estimated without their values */
 
 /* Strategies, also the values of vsearch.hybrid_strategy */
 typedef enum HybridStrategy

@@ -57,7 +57,9 @@
 #include "nodes/makefuncs.h"
 #include "nodes/tidbitmap.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
 #include "planner/hybrid.h"
+#include "rewrite/rewriteManip.h"
 #include "types/vector.h"
 #include "storage/bufmgr.h"
 #include "utils/lsyscache.h"
@@ -115,6 +117,8 @@ typedef struct HybridScanState
 	int			flags;
 	double		plantuples;
 	double		planrows;
+	double		runrows;		/* planrows with the parameters' values, or < 0 */
+	bool		reestimated;	/* runrows came from the parameters' values */
 	ExprState  *dist;
 	ExprState  *query;
 	ExprState  *limit;
@@ -292,6 +296,7 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	hs->flags = intVal(list_nth(cscan->custom_private, HYBRID_PRIV_FLAGS));
 	hs->plantuples = PlanNumber(list_nth(cscan->custom_private, HYBRID_PRIV_TUPLES));
 	hs->planrows = PlanNumber(list_nth(cscan->custom_private, HYBRID_PRIV_ROWS));
+	hs->runrows = -1;
 
 	slot = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(heap),
 							  table_slot_callbacks(heap));
@@ -573,6 +578,73 @@ TableTuples(HybridScanState *hs)
 	return Max(n, 1);
 }
 
+/*
+ * RunTimeRows is the planner's estimate of the rows passing the quals,
+ * made again with the values of the statement's parameters when the plan
+ * is generic (HYBRID_FLAG_EXTPARAMS): there each clause comparing a column
+ * with $n got a default selectivity (a third for a range, whatever $n is).
+ * PostgreSQL's own estimators run on the quals with the parameters
+ * replaced by their values (estimate_expression_value), against a planner
+ * context holding only this relation: its column statistics count, its
+ * extended statistics and indexes do not.  Once per execution (a rescan
+ * keeps the statement's parameters); parameters set by the executor
+ * (LATERAL, sub-selects) stay unknown, as at plan time.
+ */
+static double
+RunTimeRows(HybridScanState *hs)
+{
+	EState	   *estate = hs->css.ss.ps.state;
+	CustomScan *cscan = (CustomScan *) hs->css.ss.ps.plan;
+	Index		scanrelid = cscan->scan.scanrelid;
+	MemoryContext cxt;
+	MemoryContext old;
+	PlannerInfo *root;
+	RangeTblEntry *rte;
+	RelOptInfo *rel;
+	List	   *quals;
+	Selectivity sel;
+
+	if (hs->runrows >= 0)
+		return hs->runrows;
+	hs->runrows = hs->planrows;
+	if (!(hs->flags & HYBRID_FLAG_EXTPARAMS) || estate->es_param_list_info == NULL)
+		return hs->runrows;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vsearch hybrid estimate",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	root = makeNode(PlannerInfo);
+	root->glob = makeNode(PlannerGlobal);
+	root->glob->boundParams = estate->es_param_list_info;
+	root->parse = makeNode(Query);
+	root->parse->commandType = CMD_SELECT;
+	rte = copyObject(exec_rt_fetch(scanrelid, estate));
+	rte->inh = false;			/* the statistics of this relation's own rows */
+	root->parse->rtable = list_make1(rte);
+	root->query_level = 1;
+	root->planner_cxt = cxt;
+	setup_simple_rel_arrays(root);
+	rel = makeNode(RelOptInfo);
+	rel->reloptkind = RELOPT_BASEREL;
+	rel->relid = 1;
+	rel->relids = bms_make_singleton(1);
+	rel->rtekind = RTE_RELATION;
+	rel->tuples = TableTuples(hs);
+	root->simple_rel_array[1] = rel;
+
+	quals = copyObject(list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS));
+	if (scanrelid != 1)
+		ChangeVarNodes((Node *) quals, (int) scanrelid, 1, 0);
+	quals = (List *) estimate_expression_value(root, (Node *) quals);
+	sel = clauselist_selectivity(root, quals, 0, JOIN_INNER, NULL);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+
+	hs->runrows = Max(sel, 0.0) * Max(hs->plantuples, 1.0);
+	hs->reestimated = true;
+	return hs->runrows;
+}
+
 /* ExactRowCost is the cost of ranking one row exactly. */
 static double
 ExactRowCost(HybridScanState *hs)
@@ -707,7 +779,7 @@ StartRun(HybridScanState *hs)
 	hs->queryval = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
 	hs->dim = isnull ? 0 : DatumGetVector(hs->queryval)->dim;
 	hs->loops++;
-	planp = (hs->plantuples > 0) ? Min(1.0, hs->planrows / hs->plantuples) : 1.0;
+	planp = (hs->plantuples > 0) ? Min(1.0, RunTimeRows(hs) / hs->plantuples) : 1.0;
 	hs->planp = planp;
 
 	/*
@@ -1154,6 +1226,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		return;
 	}
 	ExplainPropertyText("Strategy", hs->strategy ? hs->strategy : "none", es);
+	if (hs->reestimated)
+		ExplainPropertyFloat("Rows Estimated with Parameters", NULL, hs->runrows, 0, es);
 	if (hs->switches > 0)
 		ExplainPropertyInteger("Switched to Exact", NULL, hs->switches, es);
 	if (hs->thresholdstops > 0)

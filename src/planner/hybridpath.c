@@ -613,6 +613,17 @@ BitmapSubplan(Plan *plan)
 	return NULL;
 }
 
+/* HasExternParam is true when node holds a statement parameter ($n). */
+static bool
+HasExternParam(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, HasExternParam, context);
+}
+
 /*
  * HybridPlanPath is PlanCustomPath: builds the CustomScan.  The quals go
  * to custom_exprs, not to the plan's qual, because the scan evaluates
@@ -630,6 +641,8 @@ HybridPlanPath(PlannerInfo *root, RelOptInfo *rel, struct CustomPath *best_path,
 
 	if (custom_plans != NIL)
 		bitmap = BitmapSubplan(linitial(custom_plans));
+	if (HasExternParam((Node *) quals, NULL))
+		flags |= HYBRID_FLAG_EXTPARAMS;
 	if (bitmap == NULL)
 		flags &= ~HYBRID_FLAG_BITMAP;
 
