@@ -818,6 +818,24 @@ StartRun(HybridScanState *hs)
 }
 
 /*
+ * WorthBitmap is true when traversal's remaining cost (at pass rate p)
+ * justifies loading the bitmap: it must exceed the bitmap's cost by the
+ * switch margin, and exact ranking must look cheaper than it by some
+ * estimate of the matching rows (the planner's, made again with the
+ * parameters under a generic plan, or the observed pass rate over the
+ * table), since the bitmap mostly serves to find out whether to switch.
+ * At 10% it is not loaded: that cost a millisecond per query for 6,000
+ * entries and saved nothing.
+ */
+static bool
+WorthBitmap(HybridScanState *hs, double cost, double p)
+{
+	double		rows = Min(hs->planp, p) * TableTuples(hs);
+
+	return cost > SWITCH_MARGIN * BitmapCost(hs) && cost > rows * ExactRowCost(hs);
+}
+
+/*
  * MaybeSwitch, every 64 candidates while the first k rows are collected,
  * estimates the remaining traversal cost from the observed pass rate.
  * When it exceeds the cost of loading the bitmap (if there is one not yet
@@ -837,7 +855,7 @@ MaybeSwitch(HybridScanState *hs)
 	/* optimistic for traversal: half a pass more than observed */
 	p = (hs->passed + 0.5) / (double) hs->seen;
 	if (hs->bitmap && !hs->bitmaploaded &&
-		TraversalCost(hs, hs->k - hs->passed, p) > SWITCH_MARGIN * BitmapCost(hs))
+		WorthBitmap(hs, TraversalCost(hs, hs->k - hs->passed, p), p))
 	{
 		LoadBitmap(hs);
 		hs->strategy = "index traversal, bitmap filter";
@@ -872,7 +890,7 @@ RejectCheck(void *arg)
 	p = (hs->passed + 0.5) / (double) seen;
 	cost = TraversalCost(hs, hs->k - hs->passed, p);
 	if (hs->bitmap && !hs->bitmaploaded)
-		return cost > SWITCH_MARGIN * BitmapCost(hs);
+		return WorthBitmap(hs, cost, p);
 	return cost > SWITCH_MARGIN * ExactCost(hs);
 }
 
