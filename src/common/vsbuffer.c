@@ -24,8 +24,8 @@
  * looks the block up in the shared buffer mapping table under a partition
  * lock (perf, fashion-mnist: 23% of an HNSW top-10 search, 23% of an IVF
  * scan).  Each backend remembers, per block of the last few indexes it
- * read, which buffer last held the block; ReadRecentBuffer pins that buffer if it still holds the
- * block (it checks the buffer's tag under the header spinlock, so a stale
+ * read, which buffer last held the block; ReadRecentBuffer pins that
+ * buffer if it still holds the block (it checks the buffer's tag under the header spinlock, so a stale
  * entry only costs a miss), and ReadBuffer runs otherwise.  Four bytes per
  * block, up to VS_RECENT_MAX_BLOCKS blocks per index (4 MB); blocks past
  * that always take ReadBuffer.

@@ -151,6 +151,29 @@ HnswPrunes(float pair, float dist)
 	return pair < dist || (pair == dist && dist != get_float4_infinity());
 }
 
+/*
+ * An element on one layer, as one 64-bit key (element key from VsTidToKey,
+ * layer 0..HNSW_MAX_LEVEL): the insert's list cache and the checker's
+ * search states use it.
+ */
+static inline uint64
+HnswLayerKey(uint64 key, int lc)
+{
+	return key * (HNSW_MAX_LEVEL + 1) + lc;
+}
+
+static inline uint64
+HnswLayerKeyElement(uint64 layerkey)
+{
+	return layerkey / (HNSW_MAX_LEVEL + 1);
+}
+
+static inline int
+HnswLayerKeyLayer(uint64 layerkey)
+{
+	return (int) (layerkey % (HNSW_MAX_LEVEL + 1));
+}
+
 extern Vector *HnswPrepareVector(const HnswMetric *metric, Datum value, int expect_dim);
 extern Size HnswElementSize(Relation index, int dim, IndexTuple keys);
 extern void HnswFillElement(HnswElementTuple etup, int level, Vector *vec,

@@ -100,28 +100,6 @@ FindElement(CheckElement *elems, int n, ItemPointer tid)
 	return NULL;
 }
 
-/*
- * A search state is an element on one layer: the search moves along that
- * layer's links or descends to the layer below on the same element.
- */
-static inline uint64
-MakeState(uint64 key, int lc)
-{
-	return key * (HNSW_MAX_LEVEL + 1) + lc;
-}
-
-static inline uint64
-StateElement(uint64 state)
-{
-	return state / (HNSW_MAX_LEVEL + 1);
-}
-
-static inline int
-StateLayer(uint64 state)
-{
-	return (int) (state % (HNSW_MAX_LEVEL + 1));
-}
-
 /* Reads the neighbour tuple of e (copied), checking it. */
 static HnswNeighborTuple
 ReadNeighborTuple(Relation index, CheckElement *e, int m)
@@ -190,7 +168,9 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	int64		ndeleted = 0;
 	int64		live = 0;
 	VsTidSet   *reached;		/* elements a search reaches on layer 0 */
-	VsTidSet   *visited;		/* (element, layer) states seen */
+	VsTidSet   *visited;		/* search states seen: an element on a layer
+								 * (HnswLayerKey); a search moves along the
+								 * layer's links or down on the element */
 	VsTidSet   *indexed_rows;
 	int64		unreachable = 0;
 	uint64	   *queue;
@@ -331,7 +311,7 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	queue = palloc(sizeof(uint64) * (nstates + 1));
 	if (ItemPointerIsValid(&meta.entry))
 	{
-		queue[qtail++] = MakeState(VsTidToKey(&meta.entry), meta.entry_level);
+		queue[qtail++] = HnswLayerKey(VsTidToKey(&meta.entry), meta.entry_level);
 		VsTidSetAdd(visited, queue[0]);
 	}
 	for (int i = 0; i < nelems; i++)
@@ -390,16 +370,16 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 	while (qhead < qtail)
 	{
 		uint64		state = queue[qhead++];
-		int			lc = StateLayer(state);
+		int			lc = HnswLayerKeyLayer(state);
 		ItemPointerData tid;
 		CheckElement *e;
 		HnswNeighborTuple ntup;
 
 		CHECK_FOR_INTERRUPTS();
-		VsKeyToTid(StateElement(state), &tid);
+		VsKeyToTid(HnswLayerKeyElement(state), &tid);
 		e = FindElement(elems, nelems, &tid);
 		if (lc == 0)
-			VsTidSetAdd(reached, StateElement(state));
+			VsTidSetAdd(reached, HnswLayerKeyElement(state));
 		else if (VsTidSetAdd(visited, state - 1))
 			queue[qtail++] = state - 1; /* the search descends here */
 		ntup = ReadNeighborTuple(index, e, meta.m);
@@ -415,7 +395,7 @@ vsearch_hnsw_check(PG_FUNCTION_ARGS)
 			 */
 			if (!ItemPointerIsValid(n) || FindElement(elems, nelems, n) == NULL)
 				continue;
-			next = MakeState(VsTidToKey(n), lc);
+			next = HnswLayerKey(VsTidToKey(n), lc);
 			if (VsTidSetAdd(visited, next))
 				queue[qtail++] = next;
 		}

@@ -299,17 +299,10 @@ CachedVectorAt(VectorCache *vc, Relation index, ItemPointer tid)
  */
 typedef struct CachedList
 {
-	uint64		key;			/* element key * (HNSW_MAX_LEVEL + 1) + layer */
+	uint64		key;			/* HnswLayerKey of the element and layer */
 	int			count;			/* -1: no element there */
 	ItemPointerData tids[2 * HNSW_MAX_M];
 } CachedList;
-
-/* ListKey is the cache key of layer lc's list of the element at tid. */
-static inline uint64
-ListKey(ItemPointer tid, int lc)
-{
-	return VsTidToKey(tid) * (HNSW_MAX_LEVEL + 1) + lc;
-}
 
 /* ListCacheInit creates an empty list cache in the vector cache's context. */
 static HTAB *
@@ -328,7 +321,7 @@ ListCacheInit(VectorCache *vc)
 static CachedList *
 CachedListAt(HTAB *lists, Relation index, ItemPointer tid, int lc, int m)
 {
-	uint64		key = ListKey(tid, lc);
+	uint64		key = HnswLayerKey(VsTidToKey(tid), lc);
 	bool		found;
 	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
 
@@ -348,13 +341,23 @@ CachedListAt(HTAB *lists, Relation index, ItemPointer tid, int lc, int m)
 static void
 ListCacheSet(HTAB *lists, ItemPointer tid, int lc, const ItemPointerData *tids, int count)
 {
-	uint64		key = ListKey(tid, lc);
+	uint64		key = HnswLayerKey(VsTidToKey(tid), lc);
 	bool		found;
 	CachedList *e = hash_search(lists, &key, HASH_ENTER, &found);
 
 	e->count = count;
 	for (int i = 0; i < count; i++)
 		e->tids[i] = tids[i];
+}
+
+/* ListHas is true when tid is among the n TIDs of list. */
+static bool
+ListHas(const ItemPointerData *list, int n, ItemPointer tid)
+{
+	for (int i = 0; i < n; i++)
+		if (ItemPointerEquals((ItemPointer) &list[i], tid))
+			return true;
+	return false;
 }
 
 /*
@@ -455,17 +458,15 @@ AddBackLink(HnswDiskCtx *ctx, VectorCache *vc, HTAB *lists, bool wal, uint64 n,
 					if (sib == newcomer)
 					{
 						/* n -> newcomer -> c, if the newcomer links to c */
-						for (int t = 0; t < nnewlist && victim < 0; t++)
-							if (ItemPointerEquals(&newlist[t], &current[slot[c]]))
-								victim = slot[c];
+						if (ListHas(newlist, nnewlist, &current[slot[c]]))
+							victim = slot[c];
 					}
 					else
 					{
 						CachedList *l = CachedListAt(lists, ctx->index, &current[slot[sib]], lc, m);
 
-						for (int t = 0; t < l->count && victim < 0; t++)
-							if (ItemPointerEquals(&l->tids[t], &current[slot[c]]))
-								victim = slot[c];
+						if (ListHas(l->tids, l->count, &current[slot[c]]))
+							victim = slot[c];
 					}
 				}
 				if (victim < 0)

@@ -178,6 +178,13 @@ StartSearch(HnswScanOpaque so)
 	VsHeapPush(&so->window, ep.dist, ep.id);
 }
 
+/* AtInfinity is true for an element at +inf from the query. */
+static inline bool
+AtInfinity(const VsHeapEntry *e)
+{
+	return isinf(e->dist) && e->dist > 0;
+}
+
 /*
  * Defer keeps element e, found at +inf, for the end of the scan; the
  * array grows in the scan context.
@@ -221,7 +228,7 @@ FlatCollectElement(HnswElementTuple etup, ItemPointer tid, void *arg)
 	}
 	fc->batch[fc->nbatch].id = key;
 	fc->batch[fc->nbatch].dist = HnswDistance(&so->disk.metric, so->disk.query, &etup->vec);
-	if (isinf(fc->batch[fc->nbatch].dist) && fc->batch[fc->nbatch].dist > 0)
+	if (AtInfinity(&fc->batch[fc->nbatch]))
 		Defer(so, &fc->batch[fc->nbatch]);
 	else
 		fc->nbatch++;
@@ -333,7 +340,7 @@ NextRound(HnswScanOpaque so)
 		VsTidSetAdd(so->emitted, e->id);
 		if (VsTidSetContains(so->disk.deleted, e->id))
 			continue;
-		if (isinf(e->dist) && e->dist > 0)
+		if (AtInfinity(e))
 			Defer(so, e);
 		else
 			batch[nbatch++] = *e;

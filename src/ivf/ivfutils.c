@@ -148,8 +148,9 @@ IvfPrepareVector(int metric, const float *in, int dims, float *out)
 
 /*
  * IvfReadListPage returns block blkno of a list chain read with strategy
- * (NULL: through VsReadBuffer, the hot path of scans) and locked in mode, raising the corruption error if it is not a list
- * page.  The caller unlocks and releases it.
+ * (NULL: through VsReadBuffer, the hot path of scans) and locked in mode,
+ * raising the corruption error if it is not a list page.  The caller
+ * unlocks and releases it.
  */
 Buffer
 IvfReadListPage(Relation index, BlockNumber blkno, int mode, BufferAccessStrategy strategy)
