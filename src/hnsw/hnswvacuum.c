@@ -11,11 +11,11 @@
  * the deleted members' slots from their own neighbours (the heuristic
  * picks among them; links to live elements are never dropped).  (3) Mark the deleted elements' tuples
  * free and report their pages to the free space map, so inserts reuse
- * the space.  (4) Reconnect: walk layer 0 from the entry point and link
- * every live element it does not reach from the closest element it does
- * (pass 2 looks only one hop through a deleted neighbour, so removing a
- * whole region can cut the graph in two); amvacuumcleanup runs this pass
- * alone when nothing was deleted.  A crash between passes leaves elements
+ * the space.  (4) Reconnect: walk each layer from the entry point and
+ * bridge every part it does not reach, with several links from the
+ * closest elements outside the part (pass 2 looks only one hop through a
+ * deleted neighbour, so removing a whole region can cut the graph in
+ * two); amvacuumcleanup runs this pass alone when nothing was deleted.  A crash between passes leaves elements
  * marked deleted; the next vacuum finishes them.
  *
  * IDENTIFICATION
@@ -46,6 +46,8 @@ typedef struct VacuumState
 	ItemPointerData best;		/* new entry point, chosen in pass 2 */
 	int			bestlevel;
 	HnswDiskCtx disk;			/* metric and index for distance work */
+	VsTidSet   *bridged;		/* pass 4: targets of the links it wrote on
+								 * the layer it works on; never replaced */
 	MemoryContext tmpCtx;
 } VacuumState;
 
@@ -453,10 +455,11 @@ FreeDeleted(VacuumState *vs, BlockNumber nblocks)
 
 /* ---------- pass 4: reconnect what the graph no longer reaches ---------- */
 
-/* The live elements of the index, for Reconnect. */
+/* The live elements of the index and their levels, for Reconnect. */
 typedef struct LiveElements
 {
 	uint64	   *keys;
+	uint8	   *levels;
 	int64		n;
 	int64		cap;
 	VsTidSet   *deleted;		/* elements marked deleted are added here */
@@ -477,26 +480,31 @@ CollectLive(HnswElementTuple etup, ItemPointer tid, void *arg)
 	{
 		le->cap *= 2;
 		le->keys = repalloc_huge(le->keys, sizeof(uint64) * le->cap);
+		le->levels = repalloc_huge(le->levels, sizeof(uint8) * le->cap);
 	}
+	le->levels[le->n] = etup->level;
 	le->keys[le->n++] = VsTidToKey(tid);
 }
 
 /*
- * MarkReached walks layer 0 from start, adding every live element it
- * reaches to reached, and the targets of the links it reads to linked (a
- * second in-link puts them in multi) unless linked is NULL.  The queue
- * grows in CurrentMemoryContext.
+ * MarkReached walks layer lc from start, adding every live element it
+ * reaches to reached; it does not enter elements in stop (NULL: none).
+ * The targets of the links it reads go to linked (a second in-link puts
+ * them in multi) unless linked is NULL.  Returns the elements walked, in
+ * order, in a palloc'd array of *nwalked keys (CurrentMemoryContext).
  */
-static void
-MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, VsTidSet *multi)
+static uint64 *
+MarkReached(VacuumState *vs, uint64 start, int lc, VsTidSet *reached, VsTidSet *stop,
+			VsTidSet *linked, VsTidSet *multi, int64 *nwalked)
 {
 	int64		cap = 1024,
 				head = 0,
 				tail = 0;
 	uint64	   *queue = palloc(sizeof(uint64) * cap);
 
+	*nwalked = 0;
 	if (!VsTidSetAdd(reached, start))
-		return;
+		return queue;
 	queue[tail++] = start;
 	while (head < tail)
 	{
@@ -507,7 +515,7 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 		if ((head & 255) == 0)
 			vacuum_delay_point();
 		VsKeyToTid(queue[head++], &tid);
-		n = HnswLoadNeighbors(vs->index, &tid, 0, vs->m, nbrs, NULL);
+		n = HnswLoadNeighbors(vs->index, &tid, lc, vs->m, nbrs, NULL);
 		for (int i = 0; i < n; i++)
 		{
 			uint64		k = VsTidToKey(&nbrs[i]);
@@ -515,7 +523,9 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 			/* in-links from reached elements: once in linked, twice in multi */
 			if (linked && !VsTidSetAdd(linked, k))
 				VsTidSetAdd(multi, k);
-			if (VsTidSetContains(vs->deleted, k) || !VsTidSetAdd(reached, k))
+			if (VsTidSetContains(vs->deleted, k) ||
+				(stop && VsTidSetContains(stop, k)) ||
+				!VsTidSetAdd(reached, k))
 				continue;
 			if (tail == cap)
 			{
@@ -525,11 +535,12 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
 			queue[tail++] = k;
 		}
 	}
-	pfree(queue);
+	*nwalked = tail;
+	return queue;
 }
 
 /*
- * LinkFrom adds a layer-0 link from element from to element to: into a
+ * LinkFrom adds a link on layer lc from element from to element to: into a
  * free slot, else (replace >= 1) in place of from's farthest neighbour
  * that had another in-link when the round started (in multi) and that
  * another neighbour dominates, so an element is rarely orphaned (a later
@@ -539,12 +550,13 @@ MarkReached(VacuumState *vs, uint64 start, VsTidSet *reached, VsTidSet *linked, 
  * nothing was written.
  */
 static bool
-LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSet *multi)
+LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int lc, int replace, VsTidSet *multi)
 {
 	ItemPointerData nbrtid;
 	ItemPointerData cur[2 * HNSW_MAX_M];
-	int			ncur = HnswLoadNeighbors(vs->index, from, 0, vs->m, cur, &nbrtid);
-	int			cap = HNSW_LAYER_SLOTS(0, vs->m);
+	int			ncur = HnswLoadNeighbors(vs->index, from, lc, vs->m, cur, &nbrtid);
+	int			cap = HNSW_LAYER_SLOTS(lc, vs->m);
+	int			start = HNSW_LAYER_START(lc, vs->m);
 	int			slot = -1;
 	Buffer		buf;
 	HnswEdit	edit;
@@ -555,8 +567,11 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSe
 	if (!ItemPointerIsValid(&nbrtid))
 		return false;
 	fvec = HnswLoadVector(vs->index, from, &level);
-	if (fvec == NULL)
+	if (fvec == NULL || level < lc)
 		return false;
+	for (int i = 0; i < ncur; i++)
+		if (ItemPointerEquals(&cur[i], to))
+			return false;		/* linked already */
 	if (ncur >= cap)
 	{
 		float		worst = -1;
@@ -582,7 +597,8 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSe
 		{
 			bool		dominated = false;
 
-			if (vecs[i] == NULL || !VsTidSetContains(multi, VsTidToKey(&cur[i])))
+			if (vecs[i] == NULL || !VsTidSetContains(multi, VsTidToKey(&cur[i])) ||
+				VsTidSetContains(vs->bridged, VsTidToKey(&cur[i])))
 				continue;
 			dominated = (replace == 2);
 			for (int j = 0; j < ncur && !dominated; j++)
@@ -611,9 +627,9 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSe
 		return false;
 	if (slot < 0)
 	{
-		/* the first free slot of layer 0 */
+		/* the first free slot of the layer */
 		for (int i = 0; i < cap && slot < 0; i++)
-			if (!ItemPointerIsValid(&ntup->tids[HNSW_LAYER_START(0, vs->m) + i]))
+			if (!ItemPointerIsValid(&ntup->tids[start + i]))
 				slot = i;
 	}
 	else
@@ -622,7 +638,7 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSe
 		int			found = -1;
 
 		for (int i = 0; i < cap; i++)
-			if (ItemPointerEquals(&ntup->tids[HNSW_LAYER_START(0, vs->m) + i], &cur[slot]))
+			if (ItemPointerEquals(&ntup->tids[start + i], &cur[slot]))
 				found = i;
 		slot = found;
 	}
@@ -632,28 +648,408 @@ LinkFrom(VacuumState *vs, ItemPointer from, ItemPointer to, int replace, VsTidSe
 		UnlockReleaseBuffer(buf);
 		return false;
 	}
-	ntup->tids[HNSW_LAYER_START(0, vs->m) + slot] = *to;
+	ntup->tids[start + slot] = *to;
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(buf);
+	VsTidSetAdd(vs->bridged, VsTidToKey(to));
 	return true;
 }
 
 /*
- * Reconnect (pass 4) makes every live element
- * reachable again on layer 0 from the entry point.  Pass 2 repairs lists
- * one hop at a time, so when vacuum removes whole regions the regions
- * left on either side of them can lose every link between them (and
- * back-link replacement on insert can orphan single elements).  A walk
- * from the entry point marks what is reached; each element not reached is
- * searched for from the entry point like an insert, and linked from the
- * closest reached element found (a free slot, else in place of that
- * element's farthest neighbour; free slots only under inner product, as in
- * the build), then its own component is walked.  Up to four rounds, since
- * a replaced link can orphan its target.  The linking runs under
- * HNSW_UPDATE_LOCK held exclusively (locked: the caller holds it); without
- * it, the first walk runs under the share lock, with inserts going on, and
- * the exclusive lock is taken only when something is unreached.  Returns
- * the links added.
+ * Seeds are where Bridge starts its searches on layer lc: every live
+ * element of the lowest layer at or above lc that holds at most
+ * HNSW_VACUUM_SEEDS elements, with its vector.  Compared one by one with
+ * the element to bridge, they put the search next to each region the walk
+ * reached, not only the entry point's: a region cut off between two others
+ * is then bridged from both sides.
+ */
+#define HNSW_VACUUM_SEEDS	256
+#define HNSW_VACUUM_STARTS	3
+
+typedef struct Seeds
+{
+	int			level;			/* the layer the seeds were taken from */
+	int64		total;			/* elements on that layer */
+	int			n;
+	uint64	   *keys;
+	uint8	   *levels;
+	Vector	  **vecs;
+} Seeds;
+
+/* SeedsLoad fills s for layer lc (palloc'd in CurrentMemoryContext). */
+static void
+SeedsLoad(VacuumState *vs, LiveElements *le, int toplevel, int lc, Seeds *s)
+{
+	int64		count[HNSW_MAX_LEVEL + 2] = {0};
+	int			level = lc;
+
+	for (int64 i = 0; i < le->n; i++)
+		count[Min(le->levels[i], HNSW_MAX_LEVEL)]++;
+	for (int l = HNSW_MAX_LEVEL - 1; l >= 0; l--)
+		count[l] += count[l + 1];	/* now: elements of level >= l */
+	while (level < toplevel && count[level] > HNSW_VACUUM_SEEDS)
+		level++;
+	s->level = level;
+	s->total = count[level];
+	s->n = 0;
+	s->keys = palloc(sizeof(uint64) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
+	s->levels = palloc(sizeof(uint8) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
+	s->vecs = palloc(sizeof(Vector *) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
+	for (int64 i = 0; i < le->n && s->n < HNSW_VACUUM_SEEDS; i++)
+	{
+		ItemPointerData tid;
+
+		if (le->levels[i] < level)
+			continue;
+		VsKeyToTid(le->keys[i], &tid);
+		s->vecs[s->n] = HnswLoadVector(vs->index, &tid, NULL);
+		if (s->vecs[s->n] != NULL)
+		{
+			s->levels[s->n] = le->levels[i];
+			s->keys[s->n++] = le->keys[i];
+		}
+	}
+}
+
+/*
+ * RelinkSmallLayers is the first step of pass 4 after a bulk delete: every
+ * list of the layers above 0 that hold at most HNSW_VACUUM_SEEDS live
+ * elements is selected again from all of the layer's elements, by the
+ * heuristic over exact candidates, as a build of those elements would
+ * select it (a list that comes out the same is not written).  Pass 2
+ * refills lists from one hop, so once whole regions are gone the top
+ * layers, which every search descends through, can keep no link between
+ * the regions left, and a search ends its descent in the wrong one.
+ * Allocates in vs->tmpCtx and resets it.
+ */
+static void
+RelinkSmallLayers(VacuumState *vs, HnswMetaPageData *meta, LiveElements *le)
+{
+	MemoryContext old = MemoryContextSwitchTo(vs->tmpCtx);
+
+	for (int lc = meta->entry_level; lc >= 1; lc--)
+	{
+		Seeds		s;
+		int			cap = HNSW_LAYER_SLOTS(lc, vs->m);
+		int			start = HNSW_LAYER_START(lc, vs->m);
+
+		SeedsLoad(vs, le, lc, lc, &s);
+		if (s.total > HNSW_VACUUM_SEEDS)
+			break;				/* the layers below are larger still */
+		for (int i = 0; i < s.n; i++)
+		{
+			VsHeapEntry *cands = palloc(sizeof(VsHeapEntry) * Max(s.n, 1));
+			VsHeapEntry chosen[2 * HNSW_MAX_M];
+			ItemPointerData cur[2 * HNSW_MAX_M];
+			ItemPointerData tid;
+			ItemPointerData nbrtid;
+			int			ncands = 0;
+			int			nchosen;
+			int			ncur;
+			bool		same;
+			Buffer		buf;
+			HnswEdit	edit;
+			HnswNeighborTuple ntup;
+
+			vacuum_delay_point();
+			for (int j = 0; j < s.n; j++)
+			{
+				if (j == i)
+					continue;
+				cands[ncands].id = j;
+				cands[ncands].dist = HnswDistance(&vs->disk.metric, s.vecs[i], s.vecs[j]);
+				ncands++;
+			}
+			HnswSortEntries(cands, ncands);
+			nchosen = HnswSelectLocal(&vs->disk.metric, cands, ncands, s.vecs, cap, chosen);
+
+			VsKeyToTid(s.keys[i], &tid);
+			ItemPointerSetInvalid(&nbrtid);
+			ncur = HnswLoadNeighbors(vs->index, &tid, lc, vs->m, cur, &nbrtid);
+			same = (ncur == nchosen);
+			for (int c = 0; c < nchosen && same; c++)
+			{
+				ItemPointerData t;
+
+				VsKeyToTid(s.keys[chosen[c].id], &t);
+				same = false;
+				for (int k = 0; k < ncur && !same; k++)
+					same = ItemPointerEquals(&cur[k], &t);
+			}
+			if (same || !ItemPointerIsValid(&nbrtid))
+				continue;
+			ntup = EditNeighborTuple(vs, &nbrtid, s.levels[i], &edit, &buf);
+			if (ntup == NULL)
+				continue;
+			for (int c = 0; c < cap; c++)
+			{
+				if (c < nchosen)
+					VsKeyToTid(s.keys[chosen[c].id], &ntup->tids[start + c]);
+				else
+					ItemPointerSetInvalid(&ntup->tids[start + c]);
+			}
+			HnswEditFinish(&edit);
+			UnlockReleaseBuffer(buf);
+		}
+		MemoryContextReset(vs->tmpCtx);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* A part of layer lc that the walk from the entry point did not reach. */
+typedef struct Part
+{
+	uint64	   *keys;			/* in walk order */
+	int64		n;
+	VsTidSet   *set;			/* the same keys */
+} Part;
+
+static inline bool
+SourceOk(uint64 key, VsTidSet *allow, VsTidSet *deny)
+{
+	return (allow == NULL || VsTidSetContains(allow, key)) &&
+		(deny == NULL || !VsTidSetContains(deny, key));
+}
+
+/*
+ * Bridge links the element key of part, which the walk of layer lc from
+ * the entry point did not reach, from an element outside the part (and in
+ * allow unless NULL).  The search, as an insert's on layer lc, starts from
+ * the HNSW_VACUUM_STARTS seeds closest to it that may be sources, else
+ * from the entry point; the part counts as visited.  The closest source
+ * found links to it through a free slot or in place of a dominated link
+ * (the replacement only where the build would replace: not under inner
+ * product); failing that, any source found, in place of a link with
+ * another in-link; last, the entry point.  Links pass 4 wrote on this
+ * layer are never replaced.  Allocates in vs->tmpCtx and resets it.  True
+ * when a link was written.
+ */
+static bool
+Bridge(VacuumState *vs, HnswMetaPageData *meta, Seeds *seeds, uint64 key, int lc,
+	   VsTidSet *allow, Part *part, VsTidSet *multi)
+{
+	VsTidSet   *deny = part->set;
+	HnswDiskCtx *ctx = &vs->disk;
+	bool		may_replace = !(ctx->metric.kind == HNSW_METRIC_NEG_DOT &&
+								ctx->metric.normproc == NULL);
+	ItemPointerData tid;
+	ItemPointerData from;
+	Vector	   *vec;
+	bool		done = false;
+	MemoryContext old;
+
+	vacuum_delay_point();
+	VsKeyToTid(key, &tid);
+	old = MemoryContextSwitchTo(vs->tmpCtx);
+	vec = HnswLoadVector(vs->index, &tid, NULL);
+	if (vec != NULL)
+	{
+		VsHeapEntry starts[HNSW_VACUUM_STARTS];
+		int			nstarts = 0;
+		VsHeap		w;
+		int			nres;
+		VsHeapEntry *res;
+
+		/* vs->disk (metric, m, dimensions) searches for this vector */
+		ctx->query = vec;
+
+		/* the closest reached seeds, kept sorted */
+		for (int i = 0; i < seeds->n; i++)
+		{
+			VsHeapEntry e;
+			int			j;
+
+			if (seeds->keys[i] == key || !SourceOk(seeds->keys[i], allow, deny))
+				continue;
+			e.id = seeds->keys[i];
+			e.dist = HnswDistance(&ctx->metric, vec, seeds->vecs[i]);
+			if (nstarts == HNSW_VACUUM_STARTS && e.dist >= starts[nstarts - 1].dist)
+				continue;
+			if (nstarts < HNSW_VACUUM_STARTS)
+				nstarts++;
+			for (j = nstarts - 1; j > 0 && starts[j - 1].dist > e.dist; j--)
+				starts[j] = starts[j - 1];
+			starts[j] = e;
+		}
+		if (nstarts == 0)
+		{
+			bool		found;
+
+			VsTidSetReset(ctx->visited);
+			HnswLoadEntry(ctx, meta, &starts[0], &found);
+			if (found)
+			{
+				HnswDescend(ctx, &starts[0], meta->entry_level, lc);
+				nstarts = SourceOk(starts[0].id, allow, deny) ? 1 : 0;
+			}
+		}
+
+		/*
+		 * The seeds are on layer lc already.  The part counts as visited, so
+		 * the search finds the closest elements outside it, never walking in
+		 * through a bridge written before.
+		 */
+		VsTidSetReset(ctx->visited);
+		for (int64 i = 0; i < part->n; i++)
+			VsTidSetAdd(ctx->visited, part->keys[i]);
+		for (int i = 0; i < nstarts; i++)
+			VsTidSetAdd(ctx->visited, starts[i].id);
+		if (nstarts > 0)
+		{
+			VsHeapInit(&w, meta->ef_construction + 1, true);
+			HnswSearchLayer(&HnswDiskOps, ctx, starts, nstarts, meta->ef_construction, lc, ctx->m, &w);
+			res = HnswHeapToSorted(&w, &nres);
+			for (int last = 0; last < (may_replace ? 2 : 1) && !done; last++)
+				for (int r = 0; r < nres && !done; r++)
+				{
+					if (res[r].id == key || !SourceOk(res[r].id, allow, deny) ||
+						VsTidSetContains(vs->deleted, res[r].id))
+						continue;
+					VsKeyToTid(res[r].id, &from);
+					if (last)
+						done = LinkFrom(vs, &from, &tid, lc, 2, multi);
+					else
+					{
+						done = LinkFrom(vs, &from, &tid, lc, 0, multi);
+						if (!done && may_replace)
+							done = LinkFrom(vs, &from, &tid, lc, 1, multi);
+					}
+				}
+		}
+	}
+	if (!done)
+	{
+		ItemPointerCopy(&meta->entry, &from);
+		done = LinkFrom(vs, &from, &tid, lc, may_replace ? 2 : 0, multi);
+	}
+	MemoryContextSwitchTo(old);
+	ctx->query = NULL;			/* vec lived in tmpCtx */
+	MemoryContextReset(vs->tmpCtx);
+	return done;
+}
+
+/*
+ * ReconnectLayer makes every live element of level >= lc reachable on
+ * layer lc from the entry point; returns the links added.  A walk marks
+ * what is reached; what is not falls into parts (each walked from its
+ * first element, not entering what is reached or an earlier part).  Each
+ * part's first element is bridged from the reached elements (Bridge), and
+ * up to HNSW_VACUUM_BRIDGES - 1 more of its elements, spread over its
+ * walk, from any element outside the part: one link into a whole region
+ * is a path a search rarely takes, and a region cut off between two
+ * others needs links from both.  Up to four rounds, since a replaced link
+ * can orphan its target.
+ */
+#define HNSW_VACUUM_BRIDGES 8
+
+static int64
+ReconnectLayer(VacuumState *vs, HnswMetaPageData *meta, LiveElements *le, int lc,
+			   VsTidSet *reached, VsTidSet *linked, VsTidSet *multi,
+			   VsTidSet *inparts, VsTidSet *part)
+{
+	int64		added = 0;
+	Seeds		seeds;
+	bool		loaded = false;
+
+	VsTidSetReset(vs->bridged);
+	for (int round = 0; round < 4; round++)
+	{
+		int64		nlinked = 0;
+		int64		nwalked;
+		Part	   *parts = NULL;
+		int			nparts = 0;
+		int			maxparts = 0;
+
+		VsTidSetReset(reached);
+		VsTidSetReset(linked);
+		VsTidSetReset(multi);
+		VsTidSetReset(inparts);
+		pfree(MarkReached(vs, VsTidToKey(&meta->entry), lc, reached, NULL, linked, multi, &nwalked));
+		for (int64 i = 0; i < le->n; i++)
+		{
+			if (le->levels[i] < lc || VsTidSetContains(reached, le->keys[i]) ||
+				VsTidSetContains(inparts, le->keys[i]))
+				continue;
+			if (nparts == maxparts)
+			{
+				maxparts = Max(16, maxparts * 2);
+				parts = parts ? repalloc(parts, sizeof(Part) * maxparts) :
+					palloc(sizeof(Part) * maxparts);
+			}
+			parts[nparts].keys = MarkReached(vs, le->keys[i], lc, inparts, reached, linked, multi,
+											 &parts[nparts].n);
+			nparts++;
+		}
+		if (nparts == 0)
+			break;
+		if (!loaded)
+		{
+			SeedsLoad(vs, le, meta->entry_level, lc, &seeds);
+			loaded = true;
+		}
+		for (int p = 0; p < nparts; p++)
+		{
+			int64		n = parts[p].n;
+			int64		nbridges = Min(HNSW_VACUUM_BRIDGES, n);
+
+			VsTidSetReset(part);
+			for (int64 j = 0; j < n; j++)
+				VsTidSetAdd(part, parts[p].keys[j]);
+			parts[p].set = part;
+			if (Bridge(vs, meta, &seeds, parts[p].keys[0], lc, reached, &parts[p], multi))
+				nlinked++;
+			for (int b = 1; b < nbridges; b++)
+				if (Bridge(vs, meta, &seeds, parts[p].keys[b * n / nbridges], lc, NULL, &parts[p], multi))
+					nlinked++;
+			pfree(parts[p].keys);
+		}
+		pfree(parts);
+		added += nlinked;
+		if (nlinked == 0)
+			break;
+	}
+	if (loaded)
+	{
+		for (int i = 0; i < seeds.n; i++)
+			pfree(seeds.vecs[i]);
+		pfree(seeds.keys);
+		pfree(seeds.vecs);
+	}
+	return added;
+}
+
+/*
+ * Unreached counts the live elements of level >= lc that a walk of layer
+ * lc from the entry point does not reach.
+ */
+static int64
+Unreached(VacuumState *vs, HnswMetaPageData *meta, LiveElements *le, int lc, VsTidSet *reached)
+{
+	int64		nwalked;
+	int64		missing = 0;
+
+	VsTidSetReset(reached);
+	pfree(MarkReached(vs, VsTidToKey(&meta->entry), lc, reached, NULL, NULL, NULL, &nwalked));
+	for (int64 i = 0; i < le->n; i++)
+		if (le->levels[i] >= lc && !VsTidSetContains(reached, le->keys[i]))
+			missing++;
+	return missing;
+}
+
+/*
+ * Reconnect (pass 4) makes every live element reachable from the entry
+ * point on each of its layers.  Pass 2 repairs lists one hop at a time, so
+ * when vacuum removes whole regions the regions left on either side of
+ * them can lose every link between them, on every layer (and back-link
+ * replacement on insert can orphan single elements).  After a bulk
+ * delete the small top layers are first selected again
+ * (RelinkSmallLayers); then layers are reconnected top down
+ * (ReconnectLayer), so a search descending towards a region left alone
+ * finds a way into it on each layer.  The linking runs
+ * under HNSW_UPDATE_LOCK held exclusively (locked: the caller holds it);
+ * without it, the walks run first under the share lock, with inserts going
+ * on, and the exclusive lock is taken only when something is unreached.
+ * Returns the links added.
  */
 static int64
 Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
@@ -661,13 +1057,12 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 	HnswMetaPageData meta;
 	LiveElements le;
 	int64		added = 0;
-	int64		nreached = 0;
-	bool		may_replace = !(vs->disk.metric.kind == HNSW_METRIC_NEG_DOT &&
-								vs->disk.metric.normproc == NULL);
 	uint32		size;
 	VsTidSet   *reached;
 	VsTidSet   *linked;
 	VsTidSet   *multi;
+	VsTidSet   *part;
+	VsTidSet   *inparts;
 
 	/*
 	 * Without the exclusive lock, look first under a share lock (inserts
@@ -685,6 +1080,7 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 	le.cap = 1024;
 	le.n = 0;
 	le.keys = palloc(sizeof(uint64) * le.cap);
+	le.levels = palloc(sizeof(uint8) * le.cap);
 	le.deleted = vs->deleted;
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
@@ -693,115 +1089,35 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 	}
 	size = (uint32) Min(Max(le.n, 64), PG_INT32_MAX / 2);
 	reached = VsTidSetCreate(CurrentMemoryContext, size);
-	linked = VsTidSetCreate(CurrentMemoryContext, size);
-	multi = VsTidSetCreate(CurrentMemoryContext, size);
 	if (!locked)
 	{
-		MarkReached(vs, VsTidToKey(&meta.entry), reached, linked, multi);
-		for (int64 i = 0; i < le.n; i++)
-			if (VsTidSetContains(reached, le.keys[i]))
-				nreached++;
+		bool		all = true;
+
+		for (int lc = meta.entry_level; lc >= 0 && all; lc--)
+			all = (Unreached(vs, &meta, &le, lc, reached) == 0);
 		UnlockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
-		if (nreached >= le.n)
+		if (all)
 		{
 			pfree(le.keys);
+			pfree(le.levels);
 			return 0;
 		}
 		LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		HnswReadMeta(vs->index, &meta);
 	}
 
-	for (int round = 0; round < 4; round++)
-	{
-		int64		nlinked = 0;
-
-		VsTidSetReset(reached);
-		VsTidSetReset(linked);
-		VsTidSetReset(multi);
-		MarkReached(vs, VsTidToKey(&meta.entry), reached, linked, multi);
-		nreached = 0;
-		for (int64 i = 0; i < le.n; i++)
-			if (VsTidSetContains(reached, le.keys[i]))
-				nreached++;
-		if (nreached >= le.n)
-			break;
-		for (int64 i = 0; i < le.n; i++)
-		{
-			ItemPointerData tid;
-			ItemPointerData from;
-			Vector	   *vec;
-			HnswDiskCtx *ctx = &vs->disk;
-			VsHeapEntry ep;
-			VsHeap		w;
-			bool		found;
-			bool		done = false;
-			MemoryContext old;
-
-			if (VsTidSetContains(reached, le.keys[i]))
-				continue;
-			vacuum_delay_point();
-			VsKeyToTid(le.keys[i], &tid);
-			old = MemoryContextSwitchTo(vs->tmpCtx);
-			vec = HnswLoadVector(vs->index, &tid, NULL);
-			if (vec != NULL)
-			{
-				/* vs->disk (metric, m, dimensions) searches for this vector */
-				ctx->query = vec;
-				VsTidSetReset(ctx->visited);
-				HnswLoadEntry(ctx, &meta, &ep, &found);
-				if (found)
-				{
-					int			nres;
-					VsHeapEntry *res;
-
-					HnswDescend(ctx, &ep, meta.entry_level, 0);
-					VsHeapInit(&w, meta.ef_construction + 1, true);
-					HnswSearchLayer(&HnswDiskOps, ctx, &ep, 1, meta.ef_construction, 0, ctx->m, &w);
-					res = HnswHeapToSorted(&w, &nres);
-
-					/*
-					 * Linked from the closest reached element with a free
-					 * slot; failing that, from the closest one that can give
-					 * up a dominated link; failing that, a link to a
-					 * neighbour that has another in-link.
-					 */
-					for (int pass = 0; pass < (may_replace ? 3 : 1) && !done; pass++)
-						for (int r = 0; r < nres && !done; r++)
-						{
-							if (res[r].id == le.keys[i] || !VsTidSetContains(reached, res[r].id) ||
-								VsTidSetContains(vs->deleted, res[r].id))
-								continue;
-							VsKeyToTid(res[r].id, &from);
-							done = LinkFrom(vs, &from, &tid, pass, multi);
-						}
-				}
-			}
-			if (!done)
-			{
-				ItemPointerCopy(&meta.entry, &from);
-				done = LinkFrom(vs, &from, &tid, may_replace ? 2 : 0, multi);
-			}
-			MemoryContextSwitchTo(old);
-			ctx->query = NULL;	/* vec lived in tmpCtx */
-			MemoryContextReset(vs->tmpCtx);
-			if (done)
-			{
-				nlinked++;
-				/*
-				 * Its component is reached now, through the one new link: the
-				 * links inside it are not counted as in-links, so the next
-				 * element linked cannot take that link's place.
-				 */
-				MarkReached(vs, le.keys[i], reached, NULL, NULL);
-			}
-		}
-		added += nlinked;
-		if (nlinked == 0)
-			break;
-	}
+	if (locked)
+		RelinkSmallLayers(vs, &meta, &le);
+	linked = VsTidSetCreate(CurrentMemoryContext, size);
+	multi = VsTidSetCreate(CurrentMemoryContext, size);
+	part = VsTidSetCreate(CurrentMemoryContext, 64);
+	inparts = VsTidSetCreate(CurrentMemoryContext, 64);
+	for (int lc = meta.entry_level; lc >= 0; lc--)
+		added += ReconnectLayer(vs, &meta, &le, lc, reached, linked, multi, inparts, part);
 	if (!locked)
 		UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
 	pfree(le.keys);
+	pfree(le.levels);
 	return added;
 }
 
@@ -820,6 +1136,7 @@ VacuumStateInit(VacuumState *vs, IndexVacuumInfo *info)
 	HnswReadMeta(info->index, &meta);
 	vs->m = meta.m;
 	vs->deleted = VsTidSetCreate(CurrentMemoryContext, 256);
+	vs->bridged = VsTidSetCreate(CurrentMemoryContext, 64);
 	vs->bestlevel = -1;
 	ItemPointerSetInvalid(&vs->best);
 	HnswDiskCtxInit(&vs->disk, info->index, NULL);
