@@ -462,6 +462,8 @@ typedef struct LiveElements
 	uint8	   *levels;
 	int64		n;
 	int64		cap;
+	int64		atlevel[HNSW_MAX_LEVEL + 2];	/* elements of level >= l, once
+												 * collected */
 	VsTidSet   *deleted;		/* elements marked deleted are added here */
 } LiveElements;
 
@@ -680,21 +682,18 @@ typedef struct Seeds
 static void
 SeedsLoad(VacuumState *vs, LiveElements *le, int toplevel, int lc, Seeds *s)
 {
-	int64		count[HNSW_MAX_LEVEL + 2] = {0};
 	int			level = lc;
+	int64		size;
 
-	for (int64 i = 0; i < le->n; i++)
-		count[Min(le->levels[i], HNSW_MAX_LEVEL)]++;
-	for (int l = HNSW_MAX_LEVEL - 1; l >= 0; l--)
-		count[l] += count[l + 1];	/* now: elements of level >= l */
-	while (level < toplevel && count[level] > HNSW_VACUUM_SEEDS)
+	while (level < toplevel && le->atlevel[level] > HNSW_VACUUM_SEEDS)
 		level++;
+	size = Max(Min(le->atlevel[level], HNSW_VACUUM_SEEDS), 1);
 	s->level = level;
-	s->total = count[level];
+	s->total = le->atlevel[level];
 	s->n = 0;
-	s->keys = palloc(sizeof(uint64) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
-	s->levels = palloc(sizeof(uint8) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
-	s->vecs = palloc(sizeof(Vector *) * Max(Min(count[level], HNSW_VACUUM_SEEDS), 1));
+	s->keys = palloc(sizeof(uint64) * size);
+	s->levels = palloc(sizeof(uint8) * size);
+	s->vecs = palloc(sizeof(Vector *) * size);
 	for (int64 i = 0; i < le->n && s->n < HNSW_VACUUM_SEEDS; i++)
 	{
 		ItemPointerData tid;
@@ -709,6 +708,17 @@ SeedsLoad(VacuumState *vs, LiveElements *le, int toplevel, int lc, Seeds *s)
 			s->keys[s->n++] = le->keys[i];
 		}
 	}
+}
+
+/* SeedsFree releases what SeedsLoad allocated. */
+static void
+SeedsFree(Seeds *s)
+{
+	for (int i = 0; i < s->n; i++)
+		pfree(s->vecs[i]);
+	pfree(s->keys);
+	pfree(s->levels);
+	pfree(s->vecs);
 }
 
 /*
@@ -902,7 +912,8 @@ Bridge(VacuumState *vs, HnswMetaPageData *meta, Seeds *seeds, uint64 key, int lc
 			for (int last = 0; last < (may_replace ? 2 : 1) && !done; last++)
 				for (int r = 0; r < nres && !done; r++)
 				{
-					if (res[r].id == key || !SourceOk(res[r].id, allow, deny) ||
+					/* the part was visited: only allow is left to check */
+					if (res[r].id == key || !SourceOk(res[r].id, allow, NULL) ||
 						VsTidSetContains(vs->deleted, res[r].id))
 						continue;
 					VsKeyToTid(res[r].id, &from);
@@ -1009,12 +1020,7 @@ ReconnectLayer(VacuumState *vs, HnswMetaPageData *meta, LiveElements *le, int lc
 			break;
 	}
 	if (loaded)
-	{
-		for (int i = 0; i < seeds.n; i++)
-			pfree(seeds.vecs[i]);
-		pfree(seeds.keys);
-		pfree(seeds.vecs);
-	}
+		SeedsFree(&seeds);
 	return added;
 }
 
@@ -1087,6 +1093,11 @@ Reconnect(VacuumState *vs, BlockNumber nblocks, bool locked)
 		vacuum_delay_point();
 		HnswForEachElement(vs->index, blkno, vs->info->strategy, CollectLive, &le);
 	}
+	memset(le.atlevel, 0, sizeof(le.atlevel));
+	for (int64 i = 0; i < le.n; i++)
+		le.atlevel[Min(le.levels[i], HNSW_MAX_LEVEL)]++;
+	for (int l = HNSW_MAX_LEVEL - 1; l >= 0; l--)
+		le.atlevel[l] += le.atlevel[l + 1];
 	size = (uint32) Min(Max(le.n, 64), PG_INT32_MAX / 2);
 	reached = VsTidSetCreate(CurrentMemoryContext, size);
 	if (!locked)
