@@ -8,7 +8,7 @@ SET client_min_messages = warning;
 SELECT plan(28);
 
 SELECT setseed(0.31);
-DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis, hr_regions;
+DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis, hr_regions, hr_grown;
 -- Embedding-like data: 100 cluster centres; each cluster spans a random
 -- 16-dimensional subspace of the 128 dimensions, plus a little noise in
 -- every dimension (real embeddings have low intrinsic dimension).
@@ -27,6 +27,22 @@ $$;
 CREATE TABLE hr_items (id int PRIMARY KEY, v vector(128));
 INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(1, 20000) i;
 CREATE TABLE hr_queries AS SELECT q, pg_temp.point((q * 7) % 100) AS v FROM generate_series(1, 50) q;
+
+-- VACUUM removes only rows no snapshot can still see.  Another session of
+-- this database holding one taken before a DELETE (an autovacuum ANALYZE
+-- of any table, say) would leave that DELETE's rows in place, and the
+-- exact counts below would be wrong for that reason alone: settle waits,
+-- up to 30 s, until no other session of this database holds a snapshot.
+CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..3000 LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                           WHERE datname = current_database() AND pid <> pg_backend_pid()
+                             AND backend_xmin IS NOT NULL);
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
 
 -- the lines of a query's plan
 CREATE FUNCTION pg_temp.plan(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
@@ -97,6 +113,7 @@ SELECT cmp_ok(pg_temp.logged('inserts: recall@10 >= 0.95', pg_temp.recall(10)), 
 
 -- delete 75% and vacuum
 DELETE FROM hr_items WHERE id % 4 <> 0;
+SELECT pg_temp.settle();
 VACUUM hr_items;
 SELECT is((SELECT row(elements, deleted) FROM vsearch_hnsw_check('hr_hnsw')), row(5750::bigint, 0::bigint),
           'vacuum: deleted elements are unlinked and freed, checker passes');
@@ -110,6 +127,7 @@ SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 8750::bigint, 'r
 
 -- all but one row deleted: the survivor is found
 DELETE FROM hr_items WHERE id <> 4;
+SELECT pg_temp.settle();
 VACUUM hr_items;
 SELECT is((SELECT elements FROM vsearch_hnsw_check('hr_hnsw')), 1::bigint, 'one survivor: checker passes');
 SET enable_seqscan = off;
@@ -159,6 +177,7 @@ INSERT INTO hr_regions SELECT g, ARRAY(SELECT (random() + (g % 9))::real FROM ge
   FROM generate_series(1, 18000) g;
 CREATE INDEX hr_regions_hnsw ON hr_regions USING vsearch_hnsw (v);
 DELETE FROM hr_regions WHERE id % 3 <> 0;
+SELECT pg_temp.settle();
 VACUUM hr_regions;
 SELECT is((SELECT row(elements, deleted, unreachable) FROM vsearch_hnsw_check('hr_regions_hnsw')),
           row(6000::bigint, 0::bigint, 0::bigint),
@@ -172,6 +191,7 @@ RESET enable_seqscan;
 -- leave hundreds of elements without in-links; VACUUM (with nothing to
 -- delete) links them again, all but a few a replaced link can orphan
 INSERT INTO hr_regions SELECT 100000 + g, array_fill(3::real, ARRAY[16])::vector FROM generate_series(1, 1100) g;
+SELECT pg_temp.settle();
 VACUUM hr_regions;
 SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_regions_hnsw')), '<', 20::bigint,
               'after inserting 1,100 identical vectors, VACUUM leaves fewer than 20 elements unreachable');
@@ -193,6 +213,7 @@ SELECT cmp_ok((SELECT unreachable FROM vsearch_hnsw_check('hr_grown_hnsw')), '<=
 DROP INDEX hr_grown_hnsw;
 CREATE INDEX hr_grown_hnsw ON hr_grown USING vsearch_hnsw (v) WITH (m = 8, ef_construction = 32);
 DELETE FROM hr_grown WHERE id % 10 = 0;
+SELECT pg_temp.settle();
 VACUUM hr_grown;
 INSERT INTO hr_grown SELECT g, ARRAY(SELECT (random() + (g % 7))::real FROM generate_series(1, 16) WHERE g > 0)::vector
   FROM generate_series(5001, 6000) g;
@@ -203,6 +224,7 @@ INSERT INTO hr_grown SELECT g, ARRAY(SELECT (random() + (g % 7))::real FROM gene
 SELECT is((SELECT unreachable FROM vsearch_hnsw_check('hr_grown_hnsw')), 0::bigint,
           'build, delete 10%, VACUUM, 1,000 inserts: every element is reachable');
 DELETE FROM hr_grown WHERE id % 10 = 1;
+SELECT pg_temp.settle();
 VACUUM hr_grown;
 SELECT is((SELECT row(elements, unreachable) FROM vsearch_hnsw_check('hr_grown_hnsw')), row(4900::bigint, 0::bigint),
           'and after deleting another 10% and VACUUM, every element is reachable');
