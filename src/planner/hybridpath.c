@@ -407,33 +407,71 @@ ColumnKnownNotNull(PlannerInfo *root, RelOptInfo *rel, Var *column, List *quals)
 }
 
 /*
- * FindThreshold returns the qual "dist < c" or "dist <= c" among quals,
- * where dist is the ORDER BY distance and c does not depend on the row;
- * NULL when there is none.  The scan then stops once candidates are past
- * the threshold.
+ * DistanceSide says how expr moves with the ORDER BY distance: 1 when it
+ * is the distance itself, -1 when it is the similarity form c - dist with
+ * c a constant, 0 otherwise.
+ */
+static int
+DistanceSide(Expr *expr, HybridOrder *order)
+{
+	OpExpr	   *op;
+
+	expr = StripRelabel(expr);
+	if (equal(expr, order->dist))
+		return 1;
+	if (expr == NULL || !IsA(expr, OpExpr))
+		return 0;
+	op = (OpExpr *) expr;
+	if (op->opfuncid == F_FLOAT8MI && list_length(op->args) == 2 &&
+		IsA(StripRelabel(linitial(op->args)), Const) &&
+		!((Const *) StripRelabel(linitial(op->args)))->constisnull &&
+		equal(StripRelabel(lsecond(op->args)), order->dist))
+		return -1;
+	return 0;
+}
+
+/*
+ * FindThreshold returns a qual among quals that only rows closer than a
+ * bound pass, where the bound does not depend on the row; NULL when there
+ * is none.  The scan then stops once candidates are past the threshold.
+ * Recognised, with dist the ORDER BY distance, s = c - dist (c a
+ * constant) and b the bound: dist < b, dist <= b, b > dist, b >= dist,
+ * s > b, s >= b, b < s, b <= s.
  */
 static Expr *
 FindThreshold(PlannerInfo *root, RelOptInfo *rel, List *quals, HybridOrder *order)
 {
 	ListCell   *lc;
 
-	if (order->similarity)
-		return NULL;
 	foreach(lc, quals)
 	{
 		Expr	   *q = lfirst(lc);
 		OpExpr	   *op;
-		Node	   *c;
+		int			less;		/* 1: the operator is < or <=, -1: > or >= */
+		int			left;
+		int			right;
+		Node	   *bound;
 
-		if (!IsA(q, OpExpr))
+		if (!IsA(q, OpExpr) || list_length(((OpExpr *) q)->args) != 2)
 			continue;
 		op = (OpExpr *) q;
-		if ((op->opfuncid != F_FLOAT8LT && op->opfuncid != F_FLOAT8LE) ||
-			list_length(op->args) != 2 ||
-			!equal(StripRelabel(linitial(op->args)), order->dist))
+		if (op->opfuncid == F_FLOAT8LT || op->opfuncid == F_FLOAT8LE)
+			less = 1;
+		else if (op->opfuncid == F_FLOAT8GT || op->opfuncid == F_FLOAT8GE)
+			less = -1;
+		else
 			continue;
-		c = lsecond(op->args);
-		if (bms_is_member(rel->relid, pull_varnos(root, c)) || contain_volatile_functions(c))
+		left = DistanceSide(linitial(op->args), order);
+		right = DistanceSide(lsecond(op->args), order);
+		/* the side holding the distance must be bounded from above */
+		if (left != 0 && right == 0 && left == less)
+			bound = lsecond(op->args);
+		else if (right != 0 && left == 0 && right == -less)
+			bound = linitial(op->args);
+		else
+			continue;
+		if (bms_is_member(rel->relid, pull_varnos(root, bound)) ||
+			contain_volatile_functions(bound))
 			continue;
 		return q;
 	}

@@ -9,7 +9,7 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(93);
+SELECT plan(95);
 
 SELECT setseed(0.57);
 DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf;
@@ -257,6 +257,35 @@ SELECT ok((SELECT bool_and(p NOT LIKE '%Candidates Visited%' OR
                                       (SELECT q FROM hy_thr), (SELECT r FROM hy_thr), (SELECT q FROM hy_thr)), true) p
                       WHERE p LIKE '%Stopped at Threshold: 1%'),
           'threshold: the scan stops at the threshold after visiting fewer than 2,000 of 20,000 rows');
+-- the same threshold written as a similarity (cosine index): the rows
+-- above the bound, as exact search finds them, and the scan stops there
+CREATE TEMP TABLE hy_sim AS
+  SELECT v AS q, (SELECT s FROM (SELECT 1 - (emb <=> v) AS s FROM hy_items ORDER BY emb <=> v LIMIT 60) x ORDER BY s LIMIT 1) AS b
+    FROM hy_queries WHERE q = 4;
+CREATE FUNCTION pg_temp.similar(hybrid bool) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+  res int[];
+  t record;
+BEGIN
+  SELECT * INTO t FROM hy_sim;
+  IF NOT hybrid THEN
+    SET LOCAL vsearch.hybrid = off;
+    SET LOCAL enable_indexscan = off;
+  END IF;
+  SELECT array_agg(id) INTO res FROM (SELECT id FROM hy_items WHERE 1 - (emb <=> t.q) >= t.b
+                                        ORDER BY 1 - (emb <=> t.q) DESC) s;
+  RETURN res;
+END $$;
+SELECT ok(cardinality(pg_temp.similar(false)) = 60 AND
+          (SELECT count(*) FROM unnest(pg_temp.similar(true)) g WHERE g = ANY (pg_temp.similar(false)))::float8 / 60 >= 0.95,
+          'similarity threshold without LIMIT: >= 95% of the 60 rows above it');
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan(format('SELECT id FROM hy_items WHERE %s <= 1 - (emb <=> %L) ORDER BY emb <=> %L',
+                                      (SELECT b FROM hy_sim), (SELECT q FROM hy_sim), (SELECT q FROM hy_sim)), true) p
+                  WHERE p LIKE '%Stopped at Threshold: 1%')
+          AND EXISTS (SELECT 1 FROM pg_temp.plan(format('SELECT id FROM hy_items WHERE 1 - (emb <=> %L) >= %s ORDER BY 1 - (emb <=> %L) DESC LIMIT 100',
+                                      (SELECT q FROM hy_sim), (SELECT b FROM hy_sim), (SELECT q FROM hy_sim)), true) p
+                      WHERE p LIKE '%Stopped at Threshold: 1%'),
+          'similarity threshold (either side, either order, with and without LIMIT): the scan stops at it');
 
 -- a partitioned table with IVF indexes: per-partition scans merged in order
 CREATE TABLE hy_parts (id int, u int NOT NULL, cl int NOT NULL, emb vector(32) NOT NULL) PARTITION BY RANGE (u);
