@@ -19,6 +19,7 @@
 
 #include <math.h>
 
+#include "common/pg_prng.h"
 #include "common/vsfmgr.h"
 #include "distance/distance_impl.h"
 #include "funcapi.h"
@@ -110,8 +111,23 @@ ScalarCosineParts(const float *a, const float *b, int n,
 	*bb = y;
 }
 
+static void
+ScalarL2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	for (int j = 0; j < count; j++)
+		out[j] = ScalarL2Squared(a, ys + (size_t) j * n, n);
+}
+
+static void
+ScalarDotMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	for (int j = 0; j < count; j++)
+		out[j] = ScalarDot(a, ys + (size_t) j * n, n);
+}
+
 const VsKernelTable vs_kernel_scalar = {
-	"scalar", ScalarL2Squared, ScalarDot, ScalarL1, ScalarCosineParts
+	"scalar", ScalarL2Squared, ScalarDot, ScalarL1, ScalarCosineParts,
+	ScalarL2SquaredMany, ScalarDotMany
 };
 
 /* ---------- shared helpers ---------- */
@@ -246,6 +262,64 @@ vs_kernels(PG_FUNCTION_ARGS)
 		SRF_RETURN_NEXT(funcctx, name);
 	}
 	SRF_RETURN_DONE(funcctx);
+}
+
+/*
+ * vs_kernels_many_check counts the results of the "many" kernels that
+ * differ in any bit from the one-pair kernels' (the contract in
+ * distance.h), over every kernel this CPU can run, squared L2 and dot, for
+ * one vector against count others of dims dimensions (pseudo-random, the
+ * seed fixed by dims and count, magnitudes spread over six decades).  0
+ * when they all agree.
+ */
+VS_FUNCTION(vs_kernels_many_check);
+Datum
+vs_kernels_many_check(PG_FUNCTION_ARGS)
+{
+	int32		dims = PG_GETARG_INT32(0);
+	int32		count = PG_GETARG_INT32(1);
+	pg_prng_state rng;
+	float	   *a;
+	float	   *ys;
+	float	   *out;
+	int64		mismatches = 0;
+
+	if (dims < 1 || dims > 16000 || count < 1 || count > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dims must be between 1 and 16000 and count between 1 and 1000")));
+	pg_prng_seed(&rng, (uint64) dims * 1000 + count);
+	a = palloc(sizeof(float) * dims);
+	ys = palloc(sizeof(float) * dims * count);
+	out = palloc(sizeof(float) * count);
+	for (int i = 0; i < dims; i++)
+		a[i] = (float) ((pg_prng_double(&rng) * 2 - 1) * pow(10, i % 7 - 3));
+	for (int i = 0; i < dims * count; i++)
+		ys[i] = (float) ((pg_prng_double(&rng) * 2 - 1) * pow(10, i % 5 - 2));
+
+	for (int k = 0; k < available_count; k++)
+	{
+		const VsKernelTable *t = available_tables[k];
+
+		t->l2sq_many(a, ys, dims, count, out);
+		for (int j = 0; j < count; j++)
+		{
+			float		one = t->l2sq(a, ys + (size_t) j * dims, dims);
+
+			mismatches += memcmp(&one, &out[j], sizeof(float)) != 0;
+		}
+		t->dot_many(a, ys, dims, count, out);
+		for (int j = 0; j < count; j++)
+		{
+			float		one = t->dot(a, ys + (size_t) j * dims, dims);
+
+			mismatches += memcmp(&one, &out[j], sizeof(float)) != 0;
+		}
+	}
+	pfree(a);
+	pfree(ys);
+	pfree(out);
+	PG_RETURN_INT64(mismatches);
 }
 
 /*

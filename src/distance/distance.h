@@ -31,6 +31,17 @@ typedef struct VsKernelTable
 	/* dot product and both squared norms in one pass */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *aa, float *bb);
+
+	/*
+	 * One vector against count > 0 vectors stored one after another (n
+	 * floats each): out[j] = l2sq(a, ys + j * n, n), or dot.  Results equal
+	 * the one-pair kernels' bit for bit (same additions in the same order);
+	 * the SIMD versions load a once for several of ys.
+	 */
+	void		(*l2sq_many) (const float *a, const float *ys, int n, int count,
+							  float *out);
+	void		(*dot_many) (const float *a, const float *ys, int n, int count,
+							 float *out);
 } VsKernelTable;
 
 /* The active kernel table; never NULL once VsDistanceInit has run. */
@@ -49,6 +60,20 @@ static inline float
 VsDot(const float *a, const float *b, int n)
 {
 	return vs_kernel->dot(a, b, n);
+}
+
+/* out[j] = VsL2Squared(a, ys + j * n, n) for j < count */
+static inline void
+VsL2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	vs_kernel->l2sq_many(a, ys, n, count, out);
+}
+
+/* out[j] = VsDot(a, ys + j * n, n) for j < count */
+static inline void
+VsDotMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	vs_kernel->dot_many(a, ys, n, count, out);
 }
 
 static inline float

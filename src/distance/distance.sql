@@ -75,3 +75,10 @@ CREATE FUNCTION @extschema@.vsearch_kernels()
 COMMENT ON FUNCTION @extschema@.vsearch_kernels()
 	IS 'distance kernels this CPU can run, best last (values for vsearch.kernel)';
 
+CREATE FUNCTION @extschema@.vsearch_kernels_many_check(dims pg_catalog.int4, count pg_catalog.int4)
+	RETURNS pg_catalog.int8
+	AS 'MODULE_PATHNAME', 'vs_kernels_many_check'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.vsearch_kernels_many_check(pg_catalog.int4, pg_catalog.int4)
+	IS 'self-test: results of the batched (one against many) kernels that differ from the one-pair kernels, 0 when none';
+

@@ -161,4 +161,26 @@ IvfDistance(int metric, const float *a, const float *b, int dims)
 	return -VsDot(a, b, dims);
 }
 
+/* How many distances the callers of IvfDistanceMany compute per call. */
+#define IVF_DISTANCE_CHUNK 256
+
+/*
+ * IvfDistanceMany sets out[j] = IvfDistance(metric, a, ys + j * dims, dims)
+ * for j < count (the vectors of ys one after another), with the batched
+ * kernels, which give the same results bit for bit.  Never errors.
+ */
+static inline void
+IvfDistanceMany(int metric, const float *a, const float *ys, int dims, int count,
+				float *out)
+{
+	if (metric == IVF_METRIC_L2)
+		VsL2SquaredMany(a, ys, dims, count, out);
+	else
+	{
+		VsDotMany(a, ys, dims, count, out);
+		for (int j = 0; j < count; j++)
+			out[j] = -out[j];
+	}
+}
+
 #endif							/* VSEARCH_IVF_H */

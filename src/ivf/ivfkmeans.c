@@ -74,8 +74,7 @@ SeedPlusPlus(const float *samples, int n, int dims, int k, float *centroids,
 	int			first = (int) pg_prng_uint64_range(rng, 0, n - 1);
 
 	memcpy(centroids, samples + (Size) first * dims, sizeof(float) * dims);
-	for (i = 0; i < n; i++)
-		mindist[i] = VsL2Squared(samples + (Size) i * dims, centroids, dims);
+	VsL2SquaredMany(centroids, samples, dims, n, mindist);
 
 	for (j = 1; j < k; j++)
 	{
@@ -107,12 +106,17 @@ SeedPlusPlus(const float *samples, int n, int dims, int k, float *centroids,
 			pick = (int) pg_prng_uint64_range(rng, 0, n - 1);
 		}
 		memcpy(c, samples + (Size) pick * dims, sizeof(float) * dims);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i += IVF_DISTANCE_CHUNK)
 		{
-			float		d = VsL2Squared(samples + (Size) i * dims, c, dims);
+			float		dist[IVF_DISTANCE_CHUNK];
+			int			count = Min(IVF_DISTANCE_CHUNK, n - i);
 
-			if (d < mindist[i])
-				mindist[i] = d;
+			VsL2SquaredMany(c, samples + (Size) i * dims, dims, count, dist);
+			for (int t = 0; t < count; t++)
+			{
+				if (dist[t] < mindist[i + t])
+					mindist[i + t] = dist[t];
+			}
 		}
 	}
 }
@@ -146,20 +150,26 @@ FullSearch(const float *x, const float *centroids, int k, int dims,
 	float		best = FLT_MAX,
 				second = FLT_MAX;
 	int			bestj = 0;
-	int			j;
 
-	for (j = 0; j < k; j++)
+	for (int start = 0; start < k; start += IVF_DISTANCE_CHUNK)
 	{
-		float		d = VsL2Squared(x, centroids + (Size) j * dims, dims);
+		float		dist[IVF_DISTANCE_CHUNK];
+		int			count = Min(IVF_DISTANCE_CHUNK, k - start);
 
-		if (d < best)
+		VsL2SquaredMany(x, centroids + (Size) start * dims, dims, count, dist);
+		for (int t = 0; t < count; t++)
 		{
-			second = best;
-			best = d;
-			bestj = j;
+			float		d = dist[t];
+
+			if (d < best)
+			{
+				second = best;
+				best = d;
+				bestj = start + t;
+			}
+			else if (d < second)
+				second = d;
 		}
-		else if (d < second)
-			second = d;
 	}
 	*d1 = sqrtf(best);
 	*d2 = second == FLT_MAX ? FLT_MAX : sqrtf(second);

@@ -298,11 +298,18 @@ StartScan(IndexScanDesc scan)
 	}
 
 	ld = palloc(sizeof(ListDist) * so->nlists);
-	for (i = 0; i < so->nlists; i++)
+	for (i = 0; i < so->nlists; i += IVF_DISTANCE_CHUNK)
 	{
-		ld[i].dist = IvfDistance(so->metric, so->query,
-								 cache->centroids + (Size) i * so->dims, so->dims);
-		ld[i].list = i;
+		float		dist[IVF_DISTANCE_CHUNK];
+		int			count = Min(IVF_DISTANCE_CHUNK, so->nlists - i);
+
+		IvfDistanceMany(so->metric, so->query, cache->centroids + (Size) i * so->dims,
+						so->dims, count, dist);
+		for (int j = 0; j < count; j++)
+		{
+			ld[i + j].dist = dist[j];
+			ld[i + j].list = i + j;
+		}
 	}
 	qsort(ld, so->nlists, sizeof(ListDist), ListDistCmp);
 	so->listOrder = palloc(sizeof(BlockNumber) * so->nlists);

@@ -466,24 +466,34 @@ IvfGetCache(Relation index)
 
 /*
  * IvfNearestList returns the number of the centroid nearest to x under
- * metric; ties go to the lower number.  nlists must be positive.
+ * metric; ties go to the lower number (a NaN first distance keeps list 0).
+ * nlists must be positive.  The distances are computed a chunk of
+ * centroids at a time with the batched kernels (x loaded once for several
+ * centroids): the assignment pass of a build with many lists is mostly
+ * this loop.
  */
 int
 IvfNearestList(const float *centroids, int nlists, int dims, int metric,
 			   const float *x)
 {
+	float		dist[IVF_DISTANCE_CHUNK];
 	int			best = 0;
-	float		bestDist = IvfDistance(metric, x, centroids, dims);
-	int			i;
+	float		bestDist = 0;
 
-	for (i = 1; i < nlists; i++)
+	for (int start = 0; start < nlists; start += IVF_DISTANCE_CHUNK)
 	{
-		float		d = IvfDistance(metric, x, centroids + (Size) i * dims, dims);
+		int			count = Min(IVF_DISTANCE_CHUNK, nlists - start);
 
-		if (d < bestDist)
+		IvfDistanceMany(metric, x, centroids + (Size) start * dims, dims, count, dist);
+		if (start == 0)
+			bestDist = dist[0];
+		for (int j = 0; j < count; j++)
 		{
-			bestDist = d;
-			best = i;
+			if (dist[j] < bestDist)
+			{
+				bestDist = dist[j];
+				best = start + j;
+			}
 		}
 	}
 	return best;

@@ -10,7 +10,7 @@
 -- each difference a_i - b_i, which adds two (L2) or one (L1) rounding:
 -- gamma_{n+2} and gamma_{n+1}.
 BEGIN;
-SELECT plan((SELECT 4 * count(*)::int + 4 FROM vsearch_kernels()));
+SELECT plan((SELECT 4 * count(*)::int + 6 FROM vsearch_kernels()));
 
 SELECT setseed(0.42);
 CREATE TEMP TABLE pairs AS
@@ -94,6 +94,18 @@ SELECT ok(
   OR EXISTS (SELECT 1 FROM results r JOIN results s USING (n)
               WHERE s.kernel = 'scalar' AND r.kernel <> 'scalar' AND r.l2 <> s.l2),
   'SIMD kernels really ran (their rounding differs from scalar on some inputs)');
+
+-- the batched kernels (one vector against many: IVF's centroid searches)
+-- give every kernel's one-pair results bit for bit: lengths around each
+-- SIMD width and tail, counts around the batch of four
+SELECT is(
+  (SELECT sum(vsearch_kernels_many_check(d, c))::bigint
+     FROM unnest(ARRAY[1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 63, 64, 65, 127, 128, 129,
+                       784, 1000, 1536, 3072, 16000]) d,
+          unnest(ARRAY[1, 3, 4, 5, 8, 9, 64]) c),
+  0::bigint, 'batched kernels equal the one-pair kernels bit for bit');
+SELECT throws_ok('SELECT vsearch_kernels_many_check(0, 4)', '22023', NULL,
+                 'vsearch_kernels_many_check rejects 0 dimensions');
 
 -- the active kernel after RESET is the best the CPU has
 RESET vsearch.kernel;
