@@ -332,8 +332,13 @@ IvfKmeans(const float *samples, int n, int dims, int k, int metric,
 				changed++;
 		}
 
-		/* converged: fewer than 1 point in 1,000 changed lists */
-		if (changed == 0 || (double) changed < (double) n / 1000.0)
+		/*
+		 * converged: fewer than 1 point in 100 changed lists (the points
+		 * still moving then sit between sibling centroids; 1 in 1,000
+		 * took 23 iterations instead of 10 on 1,000 lists for the same
+		 * recall, see README)
+		 */
+		if (changed == 0 || (double) changed < (double) n / 100.0)
 			break;
 	}
 
