@@ -161,12 +161,27 @@ Avx2CosineParts(const float *a, const float *b, int n,
  * The "many" kernels take four of ys at a time: a's chunks are loaded once
  * for the four, and each of the four gets exactly the one-pair kernel's
  * accumulators, additions and tail, so its result is the same bit for bit.
- * A remainder of fewer than four goes through the one-pair kernel.
+ * A remainder of fewer than four goes through the one-pair kernel.  One
+ * body serves both: l2 is a constant in each caller, so the compiler emits
+ * two specialised loops.
  */
 #define MANY 4
 
-static void
-Avx2L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+/* one step of a one-pair kernel: squared difference (l2) or product */
+static pg_attribute_always_inline __m256
+Avx2Term(bool l2, __m256 a, __m256 b, __m256 s)
+{
+	if (l2)
+	{
+		__m256		d = _mm256_sub_ps(a, b);
+
+		return _mm256_fmadd_ps(d, d, s);
+	}
+	return _mm256_fmadd_ps(a, b, s);
+}
+
+static pg_attribute_always_inline void
+Avx2Many(bool l2, const float *a, const float *ys, int n, int count, float *out)
 {
 	int			j = 0;
 
@@ -190,11 +205,8 @@ Avx2L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
 
 			for (int k = 0; k < MANY; k++)
 			{
-				__m256		d0 = _mm256_sub_ps(a0, _mm256_loadu_ps(b[k] + i));
-				__m256		d1 = _mm256_sub_ps(a1, _mm256_loadu_ps(b[k] + i + 8));
-
-				s0[k] = _mm256_fmadd_ps(d0, d0, s0[k]);
-				s1[k] = _mm256_fmadd_ps(d1, d1, s1[k]);
+				s0[k] = Avx2Term(l2, a0, _mm256_loadu_ps(b[k] + i), s0[k]);
+				s1[k] = Avx2Term(l2, a1, _mm256_loadu_ps(b[k] + i + 8), s1[k]);
 			}
 		}
 		if (i + 8 <= n)
@@ -202,11 +214,7 @@ Avx2L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
 			__m256		a0 = _mm256_loadu_ps(a + i);
 
 			for (int k = 0; k < MANY; k++)
-			{
-				__m256		d0 = _mm256_sub_ps(a0, _mm256_loadu_ps(b[k] + i));
-
-				s0[k] = _mm256_fmadd_ps(d0, d0, s0[k]);
-			}
+				s0[k] = Avx2Term(l2, a0, _mm256_loadu_ps(b[k] + i), s0[k]);
 			i += 8;
 		}
 		for (int k = 0; k < MANY; k++)
@@ -217,63 +225,26 @@ Avx2L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
 			{
 				float		d = a[t] - b[k][t];
 
-				sum += d * d;
+				sum += l2 ? d * d : a[t] * b[k][t];
 			}
 			out[j + k] = sum;
 		}
 	}
 	for (; j < count; j++)
-		out[j] = Avx2L2Squared(a, ys + (size_t) j * n, n);
+		out[j] = l2 ? Avx2L2Squared(a, ys + (size_t) j * n, n) :
+			Avx2Dot(a, ys + (size_t) j * n, n);
+}
+
+static void
+Avx2L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	Avx2Many(true, a, ys, n, count, out);
 }
 
 static void
 Avx2DotMany(const float *a, const float *ys, int n, int count, float *out)
 {
-	int			j = 0;
-
-	for (; j + MANY <= count; j += MANY)
-	{
-		const float *b[MANY];
-		__m256		s0[MANY];
-		__m256		s1[MANY];
-		int			i = 0;
-
-		for (int k = 0; k < MANY; k++)
-		{
-			b[k] = ys + (size_t) (j + k) * n;
-			s0[k] = _mm256_setzero_ps();
-			s1[k] = _mm256_setzero_ps();
-		}
-		for (; i + 16 <= n; i += 16)
-		{
-			__m256		a0 = _mm256_loadu_ps(a + i);
-			__m256		a1 = _mm256_loadu_ps(a + i + 8);
-
-			for (int k = 0; k < MANY; k++)
-			{
-				s0[k] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b[k] + i), s0[k]);
-				s1[k] = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b[k] + i + 8), s1[k]);
-			}
-		}
-		if (i + 8 <= n)
-		{
-			__m256		a0 = _mm256_loadu_ps(a + i);
-
-			for (int k = 0; k < MANY; k++)
-				s0[k] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b[k] + i), s0[k]);
-			i += 8;
-		}
-		for (int k = 0; k < MANY; k++)
-		{
-			float		sum = HorizontalSum256(_mm256_add_ps(s0[k], s1[k]));
-
-			for (int t = i; t < n; t++)
-				sum += a[t] * b[k][t];
-			out[j + k] = sum;
-		}
-	}
-	for (; j < count; j++)
-		out[j] = Avx2Dot(a, ys + (size_t) j * n, n);
+	Avx2Many(false, a, ys, n, count, out);
 }
 
 const VsKernelTable vs_kernel_avx2 = {

@@ -153,12 +153,26 @@ Avx512CosineParts(const float *a, const float *b, int n,
  * for the four, and each of the four gets exactly the one-pair kernel's
  * accumulators, additions and masked tail, so its result is the same bit
  * for bit.  A remainder of fewer than four goes through the one-pair
- * kernel.
+ * kernel.  One body serves both: l2 is a constant in each caller, so the
+ * compiler emits two specialised loops.
  */
 #define MANY 4
 
-static void
-Avx512L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+/* one step of a one-pair kernel: squared difference (l2) or product */
+static pg_attribute_always_inline __m512
+Avx512Term(bool l2, __m512 a, __m512 b, __m512 s)
+{
+	if (l2)
+	{
+		__m512		d = _mm512_sub_ps(a, b);
+
+		return _mm512_fmadd_ps(d, d, s);
+	}
+	return _mm512_fmadd_ps(a, b, s);
+}
+
+static pg_attribute_always_inline void
+Avx512Many(bool l2, const float *a, const float *ys, int n, int count, float *out)
 {
 	int			j = 0;
 
@@ -182,11 +196,8 @@ Avx512L2SquaredMany(const float *a, const float *ys, int n, int count, float *ou
 
 			for (int k = 0; k < MANY; k++)
 			{
-				__m512		d0 = _mm512_sub_ps(a0, _mm512_loadu_ps(b[k] + i));
-				__m512		d1 = _mm512_sub_ps(a1, _mm512_loadu_ps(b[k] + i + 16));
-
-				s0[k] = _mm512_fmadd_ps(d0, d0, s0[k]);
-				s1[k] = _mm512_fmadd_ps(d1, d1, s1[k]);
+				s0[k] = Avx512Term(l2, a0, _mm512_loadu_ps(b[k] + i), s0[k]);
+				s1[k] = Avx512Term(l2, a1, _mm512_loadu_ps(b[k] + i + 16), s1[k]);
 			}
 		}
 		for (; i + 16 <= n; i += 16)
@@ -194,11 +205,7 @@ Avx512L2SquaredMany(const float *a, const float *ys, int n, int count, float *ou
 			__m512		a0 = _mm512_loadu_ps(a + i);
 
 			for (int k = 0; k < MANY; k++)
-			{
-				__m512		d0 = _mm512_sub_ps(a0, _mm512_loadu_ps(b[k] + i));
-
-				s0[k] = _mm512_fmadd_ps(d0, d0, s0[k]);
-			}
+				s0[k] = Avx512Term(l2, a0, _mm512_loadu_ps(b[k] + i), s0[k]);
 		}
 		if (i < n)
 		{
@@ -206,68 +213,26 @@ Avx512L2SquaredMany(const float *a, const float *ys, int n, int count, float *ou
 			__m512		a0 = _mm512_maskz_loadu_ps(m, a + i);
 
 			for (int k = 0; k < MANY; k++)
-			{
-				__m512		d0 = _mm512_sub_ps(a0, _mm512_maskz_loadu_ps(m, b[k] + i));
-
-				s1[k] = _mm512_fmadd_ps(d0, d0, s1[k]);
-			}
+				s1[k] = Avx512Term(l2, a0, _mm512_maskz_loadu_ps(m, b[k] + i), s1[k]);
 		}
 		for (int k = 0; k < MANY; k++)
 			out[j + k] = _mm512_reduce_add_ps(_mm512_add_ps(s0[k], s1[k]));
 	}
 	for (; j < count; j++)
-		out[j] = Avx512L2Squared(a, ys + (size_t) j * n, n);
+		out[j] = l2 ? Avx512L2Squared(a, ys + (size_t) j * n, n) :
+			Avx512Dot(a, ys + (size_t) j * n, n);
+}
+
+static void
+Avx512L2SquaredMany(const float *a, const float *ys, int n, int count, float *out)
+{
+	Avx512Many(true, a, ys, n, count, out);
 }
 
 static void
 Avx512DotMany(const float *a, const float *ys, int n, int count, float *out)
 {
-	int			j = 0;
-
-	for (; j + MANY <= count; j += MANY)
-	{
-		const float *b[MANY];
-		__m512		s0[MANY];
-		__m512		s1[MANY];
-		int			i = 0;
-
-		for (int k = 0; k < MANY; k++)
-		{
-			b[k] = ys + (size_t) (j + k) * n;
-			s0[k] = _mm512_setzero_ps();
-			s1[k] = _mm512_setzero_ps();
-		}
-		for (; i + 32 <= n; i += 32)
-		{
-			__m512		a0 = _mm512_loadu_ps(a + i);
-			__m512		a1 = _mm512_loadu_ps(a + i + 16);
-
-			for (int k = 0; k < MANY; k++)
-			{
-				s0[k] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b[k] + i), s0[k]);
-				s1[k] = _mm512_fmadd_ps(a1, _mm512_loadu_ps(b[k] + i + 16), s1[k]);
-			}
-		}
-		for (; i + 16 <= n; i += 16)
-		{
-			__m512		a0 = _mm512_loadu_ps(a + i);
-
-			for (int k = 0; k < MANY; k++)
-				s0[k] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b[k] + i), s0[k]);
-		}
-		if (i < n)
-		{
-			__mmask16	m = TailMask(n - i);
-			__m512		a0 = _mm512_maskz_loadu_ps(m, a + i);
-
-			for (int k = 0; k < MANY; k++)
-				s1[k] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(m, b[k] + i), s1[k]);
-		}
-		for (int k = 0; k < MANY; k++)
-			out[j + k] = _mm512_reduce_add_ps(_mm512_add_ps(s0[k], s1[k]));
-	}
-	for (; j < count; j++)
-		out[j] = Avx512Dot(a, ys + (size_t) j * n, n);
+	Avx512Many(false, a, ys, n, count, out);
 }
 
 const VsKernelTable vs_kernel_avx512 = {
