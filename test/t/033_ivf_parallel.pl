@@ -187,8 +187,19 @@ sub victim
 	return ($h, \$err);
 }
 
-# the victim's index: 1000 lists make the assignment long enough to act in
-my $slow = "CREATE INDEX t_slow ON t USING vsearch_ivf (v) WITH (lists = 1000)";
+# the victim's index: an index expression that sleeps 1 ms for one row in
+# 20 (chosen by a hash of the vector, the same in both heap passes) keeps
+# the parallel assignment running for about a second on any machine (1000
+# lists alone no longer did: the build got faster and ended before the
+# signal)
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION slow_v(v vector) RETURNS vector LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	  AS $$ BEGIN
+	    IF abs(hashfloat4((v::real[])[1])) % 20 = 0 THEN PERFORM pg_sleep(0.001); END IF;
+	    RETURN v;
+	  END $$;
+});
+my $slow = "CREATE INDEX t_slow ON t USING vsearch_ivf ((slow_v(v))) WITH (lists = 1000)";
 my ($h, $verr) = victim($slow);
 my ($leader) = split(/\|/, $node->safe_psql('postgres', "SELECT * FROM wait_workers('victim')"));
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($leader)");
