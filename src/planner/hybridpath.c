@@ -125,6 +125,28 @@ MatchDistance(PlannerInfo *root, RelOptInfo *rel, Expr *expr, HybridOrder *order
 }
 
 /*
+ * SimilarityOperand returns x when expr is the similarity form c - x with c
+ * a non-null constant (1 - (emb <=> q)), NULL otherwise.
+ */
+static Expr *
+SimilarityOperand(Expr *expr)
+{
+	OpExpr	   *op;
+	Expr	   *c;
+
+	expr = StripRelabel(expr);
+	if (expr == NULL || !IsA(expr, OpExpr))
+		return NULL;
+	op = (OpExpr *) expr;
+	if (op->opfuncid != F_FLOAT8MI || list_length(op->args) != 2)
+		return NULL;
+	c = StripRelabel(linitial(op->args));
+	if (!IsA(c, Const) || ((Const *) c)->constisnull)
+		return NULL;
+	return lsecond(op->args);
+}
+
+/*
  * MatchOrder recognises the query's single ORDER BY item for rel:
  * "dist" ascending with NULLS LAST, or "c - dist" descending with c a
  * constant (similarity written as 1 - (emb <=> q)).
@@ -155,14 +177,11 @@ MatchOrder(PlannerInfo *root, RelOptInfo *rel, HybridOrder *order)
 			if (!pk->pk_nulls_first && MatchDistance(root, rel, expr, order))
 				return true;
 		}
-		else if (pk->pk_strategy == BTGreaterStrategyNumber &&
-				 IsA(expr, OpExpr) && ((OpExpr *) expr)->opfuncid == F_FLOAT8MI &&
-				 list_length(((OpExpr *) expr)->args) == 2)
+		else if (pk->pk_strategy == BTGreaterStrategyNumber)
 		{
-			Expr	   *c = StripRelabel(linitial(((OpExpr *) expr)->args));
+			Expr	   *dist = SimilarityOperand(expr);
 
-			if (IsA(c, Const) && !((Const *) c)->constisnull &&
-				MatchDistance(root, rel, lsecond(((OpExpr *) expr)->args), order))
+			if (dist != NULL && MatchDistance(root, rel, dist, order))
 			{
 				order->similarity = true;
 				return true;
@@ -414,18 +433,12 @@ ColumnKnownNotNull(PlannerInfo *root, RelOptInfo *rel, Var *column, List *quals)
 static int
 DistanceSide(Expr *expr, HybridOrder *order)
 {
-	OpExpr	   *op;
+	Expr	   *dist;
 
-	expr = StripRelabel(expr);
-	if (equal(expr, order->dist))
+	if (equal(StripRelabel(expr), order->dist))
 		return 1;
-	if (expr == NULL || !IsA(expr, OpExpr))
-		return 0;
-	op = (OpExpr *) expr;
-	if (op->opfuncid == F_FLOAT8MI && list_length(op->args) == 2 &&
-		IsA(StripRelabel(linitial(op->args)), Const) &&
-		!((Const *) StripRelabel(linitial(op->args)))->constisnull &&
-		equal(StripRelabel(lsecond(op->args)), order->dist))
+	dist = SimilarityOperand(expr);
+	if (dist != NULL && equal(StripRelabel(dist), order->dist))
 		return -1;
 	return 0;
 }
