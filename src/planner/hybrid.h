@@ -59,4 +59,7 @@ extern int	vs_hybrid_strategy;
 
 extern CustomScanMethods VsHybridScanMethods;
 
+/* orderjunk.c: the planner_hook that skips the unread ORDER BY column */
+extern void VsOrderJunkInit(void);
+
 #endif							/* VSEARCH_HYBRID_H */

@@ -742,4 +742,5 @@ VsPlannerInit(void)
 	RegisterCustomScanMethods(&VsHybridScanMethods);
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = HybridSetRelPathlist;
+	VsOrderJunkInit();
 }
