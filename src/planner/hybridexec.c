@@ -75,9 +75,16 @@
  * exactly (heap fetch, quals, detoast, distance), one candidate returned by
  * the vector index (graph expansion), a candidate's heap check (fetch and
  * quals), a tuple of a sequential pass and an entry of the bitmap.
+ * Ranking a row whose vector is stored inline uncompressed (the column's
+ * average stored width is its full size) costs far less, as no
+ * decompression runs: fitted on 200,000 random rows at 128 dimensions
+ * (0.46 µs) and 768 (1.65 µs).
  */
 #define COST_EXACT_BASE		0.15
 #define COST_EXACT_DIM		0.0085
+#define COST_INLINE_BASE	0.22
+#define COST_INLINE_DIM		0.0019
+#define INLINE_WIDTH_SHARE	0.9	/* stored width / full size above this: inline */
 #define COST_GRAPH_BASE		2.2
 #define COST_GRAPH_DIM		0.0086
 #define COST_HEAP_CHECK		0.3
@@ -157,6 +164,7 @@ typedef struct HybridScanState
 	double		matches;		/* rows the bitmap names (estimated for lossy pages) */
 	double		planp;			/* planner's estimate of the fraction that matches */
 	int			dim;			/* of the query vector */
+	int32		storedwidth;	/* the column's average stored width (0: unknown) */
 	int			extradiv;		/* collection reads seen / extradiv more candidates */
 	HybridRanked *ranked;		/* exact: matching rows; index: rows collected */
 	int64		nranked;
@@ -279,6 +287,22 @@ InitKeys(HybridScanState *hs, CustomScan *cscan)
 }
 
 /*
+ * StoredWidth is the average stored width of the indexed vector column in
+ * the table's statistics (compressed or TOAST pointer size when the
+ * values are stored so), or 0 when there are none or the index is on an
+ * expression.
+ */
+static int32
+StoredWidth(Relation heap, Relation index)
+{
+	AttrNumber	attnum = index->rd_index->indkey.values[0];
+
+	if (attnum <= 0)
+		return 0;
+	return get_attavgwidth(RelationGetRelid(heap), attnum);
+}
+
+/*
  * HybridBegin is BeginCustomScan.  The scan slot becomes a slot of the
  * table's own kind (the core made a virtual one), and the projection is
  * rebuilt for it, so rows fetched from the heap are returned without a
@@ -324,6 +348,7 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
 	InitKeys(hs, cscan);
+	hs->storedwidth = StoredWidth(heap, hs->index);
 
 	/*
 	 * How far to read past the k-th passing row: IVF returns rows in exact
@@ -645,10 +670,26 @@ RunTimeRows(HybridScanState *hs)
 	return hs->runrows;
 }
 
-/* ExactRowCost is the cost of ranking one row exactly. */
+/*
+ * ExactRowCost is the cost of ranking one row exactly.  It is the cheap
+ * inline cost when the table's statistics say its vectors are stored
+ * inline uncompressed (real embeddings under the type's STORAGE main) and
+ * the rows to rank are few and counted (a loaded bitmap naming under
+ * BITMAP_FIRST_SEL of the table), else the cost measured with
+ * pglz-compressed vectors, also used without statistics.  Many rows mean
+ * many heap pages, read from outside shared buffers when the table does
+ * not fit (200,000 x 768, a filter keeping half: 2.4 µs per row measured,
+ * not 1.65), and the switch from traversal compares with a worst-case
+ * traversal estimate, so it needs an exact estimate that is not optimistic.
+ */
 static double
 ExactRowCost(HybridScanState *hs)
 {
+	double		full = (double) VECTOR_SIZE(hs->dim);
+
+	if (hs->storedwidth > 0 && hs->storedwidth >= INLINE_WIDTH_SHARE * full &&
+		hs->bitmaploaded && hs->matches < BITMAP_FIRST_SEL * TableTuples(hs))
+		return COST_INLINE_BASE + COST_INLINE_DIM * hs->dim;
 	return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
 }
 
