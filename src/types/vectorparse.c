@@ -19,7 +19,9 @@
 #endif
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,90 @@ SkipSpace(const char *p)
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
 		p++;
 	return p;
+}
+
+/*
+ * The fast path of FastFloat below relies on double arithmetic being done
+ * in double (SSE2 on x86-64, any AArch64); elsewhere every element goes
+ * through strtof.
+ */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define VS_FAST_FLOAT 1
+#endif
+
+#ifdef VS_FAST_FLOAT
+/* 10^0 .. 10^22: the powers of ten a double holds exactly. */
+static const double ExactPow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* The largest m for which m * 10 + 9 still fits 53 bits. */
+#define FAST_MANTISSA_LIMIT UINT64_C(900719925474098)
+#endif
+
+/*
+ * FastFloat converts the usual element, [+-]digits[.digits] with at most
+ * 15-16 significant digits and at most 22 after the point, to the float
+ * strtof would return, and sets *end as strtof would; it returns false
+ * for anything else (exponents, hexadecimal, inf, nan, long mantissas),
+ * which the caller hands to strtof.  Why the result is strtof's, bit for
+ * bit: m and 10^scale are exact doubles, so m / 10^scale is the correctly
+ * rounded double d of the decimal x; every point where rounding to float
+ * changes direction (a float, or the midpoint of two) is itself a double,
+ * and rounding to double is monotonic, so x and d round to the same float
+ * unless d is such a midpoint, which the low 29 bits of d show (they are
+ * then exactly 1 followed by 28 zeros; the test leaves a margin of one
+ * unit each side) and which goes to strtof.  All such x lie between 1e-22
+ * and 9e15, far inside the range of normal floats.  strtof costs about a
+ * twentieth of a top-10 HNSW search on 784-d text input.
+ */
+static inline bool
+FastFloat(const char *p, float *value, const char **end)
+{
+#ifdef VS_FAST_FLOAT
+	const char *s = p;
+	bool		negative = false;
+	uint64_t	m = 0;
+	int			digits = 0;
+	int			scale = 0;
+	double		d;
+	uint64_t	bits;
+	uint64_t	low;
+	float		f;
+
+	if (*s == '+' || *s == '-')
+		negative = (*s++ == '-');
+	for (; *s >= '0' && *s <= '9'; s++, digits++)
+	{
+		if (m > FAST_MANTISSA_LIMIT)
+			return false;
+		m = m * 10 + (uint64_t) (*s - '0');
+	}
+	if (*s == '.')
+	{
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++, scale++)
+		{
+			if (m > FAST_MANTISSA_LIMIT || scale == 22)
+				return false;
+			m = m * 10 + (uint64_t) (*s - '0');
+		}
+	}
+	/* no digit, or strtof might read on: an exponent, a hexadecimal form */
+	if (digits == 0 || *s == 'e' || *s == 'E' || *s == 'x' || *s == 'X')
+		return false;
+	d = (double) m / ExactPow10[scale];
+	memcpy(&bits, &d, sizeof(bits));
+	low = bits & ((UINT64_C(1) << 29) - 1);
+	if (m != 0 && low >= (UINT64_C(1) << 28) - 1 && low <= (UINT64_C(1) << 28) + 1)
+		return false;
+	f = (float) d;
+	*value = negative ? -f : f;
+	*end = s;
+	return true;
+#else
+	return false;
+#endif
 }
 
 /* Sets a syntax error with its detail sentence. */
@@ -69,7 +155,8 @@ VsParseVectorText(const char *str, int max, float **values, int capacity,
 
 	for (;;)
 	{
-		char	   *end;
+		const char *end;
+		char	   *strtof_end;
 		float		value;
 
 		if (result->dim == max)
@@ -83,29 +170,33 @@ VsParseVectorText(const char *str, int max, float **values, int capacity,
 			return;
 		}
 
-		errno = 0;
-		value = strtof(p, &end);
-		if (end == p)
+		if (!FastFloat(p, &value, &end))
 		{
-			Syntax(result, "Each element must be a number.");
-			return;
-		}
-		if (errno == ERANGE && (value == 0.0f || isinf(value)))
-		{
-			result->status = VS_PARSE_OUT_OF_RANGE;
-			result->token = p;
-			result->toklen = (int) (end - p);
-			return;
-		}
-		if (isnan(value))
-		{
-			result->status = VS_PARSE_NAN;
-			return;
-		}
-		if (isinf(value))
-		{
-			result->status = VS_PARSE_INFINITE;
-			return;
+			errno = 0;
+			value = strtof(p, &strtof_end);
+			end = strtof_end;
+			if (end == p)
+			{
+				Syntax(result, "Each element must be a number.");
+				return;
+			}
+			if (errno == ERANGE && (value == 0.0f || isinf(value)))
+			{
+				result->status = VS_PARSE_OUT_OF_RANGE;
+				result->token = p;
+				result->toklen = (int) (end - p);
+				return;
+			}
+			if (isnan(value))
+			{
+				result->status = VS_PARSE_NAN;
+				return;
+			}
+			if (isinf(value))
+			{
+				result->status = VS_PARSE_INFINITE;
+				return;
+			}
 		}
 
 		if (result->dim == capacity)

@@ -1,7 +1,7 @@
 -- properties.sql: round trips and metric properties of the vector type on
 -- random data.
 BEGIN;
-SELECT plan(9);
+SELECT plan(11);
 
 SELECT setseed(0.17);
 -- random vectors with elements over the whole float4 exponent range,
@@ -22,6 +22,34 @@ SELECT is((SELECT count(*)::int FROM vs WHERE vector_send(v::float8[]::vector) <
           'double precision[] round trip is exact');
 SELECT is((SELECT count(*)::int FROM vs WHERE vector_dims(v) <> length(vector_send(v)) / 4 - 1), 0,
           'binary form is 4 header bytes plus 4 bytes per element');
+
+-- text input: elements in the usual decimal form take a fast path
+-- (vectorparse.c, FastFloat); it must give strtof's float bit for bit, as
+-- real's own input (float4in) does, including float midpoints (16777217),
+-- negative zero, the longest mantissas and scales it accepts and the forms
+-- it leaves to strtof
+CREATE TEMP TABLE toks AS
+  SELECT s FROM (
+    SELECT CASE i % 6
+      WHEN 0 THEN (floor(random() * 2 ^ (random() * 60)))::numeric::text
+      WHEN 1 THEN round((random() * 2 - 1)::numeric, (random() * 12)::int)::text
+      WHEN 2 THEN rpad(floor(random() * 1e6)::text, 1 + (random() * 16)::int, '7') || '.' ||
+                  lpad(floor(random() * 1e6)::text, (random() * 24)::int, '0')
+      WHEN 3 THEN ((2 ^ (24 + i % 3))::bigint + (random() * 64)::int)::text
+      WHEN 4 THEN '-' || round((random() * 1e4)::numeric, (random() * 20)::int)::text
+      ELSE (ARRAY['5.', '.5', '-0', '-0.0', '+7', '00012', '0.000', '1e5', '1E-3',
+                  '16777217', '16777219', '9007199254740993', '900719925474099.3',
+                  '0.0000000000000000000001', '0.00000000000000000000001',
+                  '1.0000000000000000000000', '0000000000000000000000001',
+                  '0x1p3', '3.4028235e38', '0.1'])[1 + i % 20]
+    END AS s FROM generate_series(1, 30000) i) t;
+SELECT is((SELECT count(*)::int FROM toks
+            WHERE vector_send(('[' || s || ']')::vector) <> vector_send(ARRAY[s::real]::vector)), 0,
+          'text elements read as real reads them, bit for bit (30000 tokens)');
+SELECT is((SELECT count(*)::int FROM toks
+            WHERE vector_send(('[ ' || s || ' , ' || s || ']')::vector)
+                  <> vector_send(ARRAY[s::real, s::real]::vector)), 0,
+          'the same with spaces and separators around the elements');
 
 -- metric properties on moderate values (no overflow)
 CREATE TEMP TABLE tri AS
