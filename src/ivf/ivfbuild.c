@@ -49,6 +49,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "storage/smgr.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -530,50 +531,135 @@ IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * ChainAppend adds item to the exclusively locked page *buf of a chain of
- * pages of kind flags; when it does not fit, a new page is linked after it
- * and *buf moves there (the old one is written and released).  Returns
- * true if it moved.  No WAL: see the file header.
+ * The build's page writer.  List and centroid pages are written in block
+ * order, each chain as a run of consecutive pages, so a page's block
+ * number is known before it exists: pages are assembled in local memory,
+ * WRITE_BATCH at a time, then handed to shared buffers.  The relation
+ * grows by one write per batch, of the batch's last block (the blocks
+ * before it are a hole in the file until their buffers are written, which
+ * is how hash indexes allocate bucket ranges), instead of one extension
+ * per page, each a zero-filled 8 kB write and a size lookup under the
+ * extension lock: on fashion-mnist (30,000 pages of 2 rows) the
+ * extensions were a tenth of the build.  No WAL: see the file header.
+ */
+#define WRITE_BATCH 64
+
+typedef struct PageWriter
+{
+	Relation	index;
+	BlockNumber first;			/* block number of pages[0] */
+	int			npages;			/* pages in the batch; the last one is open */
+	PGAlignedBlock *pages;		/* WRITE_BATCH pages */
+} PageWriter;
+
+/* WriterInit starts writing after the index's last block. */
+static void
+WriterInit(PageWriter *w, Relation index)
+{
+	w->index = index;
+	w->first = RelationGetNumberOfBlocks(index);
+	w->npages = 0;
+	w->pages = palloc(sizeof(PGAlignedBlock) * WRITE_BATCH);
+}
+
+/*
+ * WriterFlush extends the relation to the batch's last block, copies each
+ * page of the batch into its (zeroed, never read) buffer, marks it dirty,
+ * and empties the batch.
+ */
+static void
+WriterFlush(PageWriter *w)
+{
+	BlockNumber last;
+	bool		needLock = !RELATION_IS_LOCAL(w->index);
+
+	if (w->npages == 0)
+		return;
+	last = w->first + w->npages - 1;
+	if (needLock)
+		LockRelationForExtension(w->index, ExclusiveLock);
+	if (smgrnblocks(RelationGetSmgr(w->index), MAIN_FORKNUM) <= last)
+	{
+		PGAlignedBlock zero;
+
+		memset(zero.data, 0, BLCKSZ);
+		smgrextend(RelationGetSmgr(w->index), MAIN_FORKNUM, last, zero.data, false);
+	}
+	if (needLock)
+		UnlockRelationForExtension(w->index, ExclusiveLock);
+	for (int i = 0; i < w->npages; i++)
+	{
+		Buffer		buf = ReadBufferExtended(w->index, MAIN_FORKNUM, w->first + i,
+											 RBM_ZERO_AND_LOCK, NULL);
+
+		memcpy(BufferGetPage(buf), w->pages[i].data, BLCKSZ);
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+	w->first += w->npages;
+	w->npages = 0;
+}
+
+/* WriterBlock is the block number of the open page. */
+static inline BlockNumber
+WriterBlock(PageWriter *w)
+{
+	Assert(w->npages > 0);
+	return w->first + w->npages - 1;
+}
+
+/*
+ * WriterNewPage opens a new page of kind flags right after the open one
+ * (flushing a full batch first) and returns it.
+ */
+static Page
+WriterNewPage(PageWriter *w, uint16 flags)
+{
+	Page		page;
+
+	if (w->npages == WRITE_BATCH)
+		WriterFlush(w);
+	page = (Page) w->pages[w->npages++].data;
+	IvfInitPage(page, flags);
+	return page;
+}
+
+/*
+ * ChainAppend adds item to the open page of a chain of pages of kind
+ * flags; when it does not fit, the open page is linked to a new one after
+ * it, which receives the item.  Returns true if it moved to a new page.
  */
 static bool
-ChainAppend(Relation index, Buffer *buf, Item item, Size itemsz, uint16 flags)
+ChainAppend(PageWriter *w, Item item, Size itemsz, uint16 flags)
 {
-	Page		page = BufferGetPage(*buf);
+	Page		page = (Page) w->pages[w->npages - 1].data;
 	bool		moved = false;
 
 	if (PageGetFreeSpace(page) < MAXALIGN(itemsz))
 	{
-		Buffer		next = IvfNewBuffer(index);
-
-		IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(next);
-		MarkBufferDirty(*buf);
-		UnlockReleaseBuffer(*buf);
-		*buf = next;
-		page = BufferGetPage(*buf);
-		IvfInitPage(page, flags);
+		IvfPageGetOpaque(page)->nextblkno = WriterBlock(w) + 1;
+		page = WriterNewPage(w, flags);
 		moved = true;
 	}
 	if (PageAddItem(page, item, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "failed to add an item to a new page of index \"%s\"",
-			 RelationGetRelationName(index));
+			 RelationGetRelationName(w->index));
 	return moved;
 }
 
 /*
  * LoadLists reads the sorted rows and writes each list as a chain of
- * consecutive pages, starting after the metapage.  startPages and
- * lastPages (nlists entries each) receive each list's first and last
- * page; an empty list gets one empty page.  No WAL: see the file header.
+ * consecutive pages through w.  startPages and lastPages (nlists entries
+ * each) receive each list's first and last page; an empty list gets one
+ * empty page.
  */
 static void
-LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
+LoadLists(IvfBuildState *bs, PageWriter *w, BlockNumber *startPages, BlockNumber *lastPages)
 {
 	Size		itemsz;
 	IvfListTuple item;
 	char	   *keybuf = palloc(BLCKSZ);	/* MAXALIGNed copy of a key tuple */
 	int			list = -1;
-	Buffer		buf = InvalidBuffer;
-	Page		page = NULL;
 	double		done = 0;
 	bool		more = true;
 
@@ -586,19 +672,12 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 		more = more && tuplesort_gettupleslot(bs->sort, true, false, bs->readSlot, NULL);
 		rowList = more ? DatumGetInt32(slot_getattr(bs->readSlot, 1, &isnull)) : bs->nlists;
 
-		/* close the current list and open the next ones up to rowList */
+		/* open the next lists up to rowList, each on a page of its own */
 		while (list < rowList && list < bs->nlists - 1)
 		{
-			if (BufferIsValid(buf))
-			{
-				MarkBufferDirty(buf);
-				UnlockReleaseBuffer(buf);
-			}
 			list++;
-			buf = IvfNewBuffer(bs->index);
-			page = BufferGetPage(buf);
-			IvfInitPage(page, IVF_PAGE_LIST);
-			startPages[list] = lastPages[list] = BufferGetBlockNumber(buf);
+			WriterNewPage(w, IVF_PAGE_LIST);
+			startPages[list] = lastPages[list] = WriterBlock(w);
 		}
 		if (!more)
 			continue;
@@ -620,46 +699,38 @@ LoadLists(IvfBuildState *bs, BlockNumber *startPages, BlockNumber *lastPages)
 			}
 			item = IvfFormListTuple(bs->index, bs->dims, tid, v->x, keys, &itemsz);
 		}
-		if (ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_LIST))
-			lastPages[list] = BufferGetBlockNumber(buf);
+		if (ChainAppend(w, (Item) item, itemsz, IVF_PAGE_LIST))
+			lastPages[list] = WriterBlock(w);
 		pfree(item);
 		done += 1;
 		if (((int64) done & 1023) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
-	}
-	if (BufferIsValid(buf))
-	{
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
 	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 	pfree(keybuf);
 }
 
 /*
- * WriteCentroids appends the centroid pages and returns the first one's
- * block number.  No WAL: see the file header.
+ * WriteCentroids appends the centroid pages through w and returns the
+ * first one's block number.
  */
 static BlockNumber
-WriteCentroids(IvfBuildState *bs, const BlockNumber *startPages, const BlockNumber *lastPages)
+WriteCentroids(IvfBuildState *bs, PageWriter *w, const BlockNumber *startPages,
+			   const BlockNumber *lastPages)
 {
 	Size		itemsz = IVF_CENTROID_TUPLE_SIZE(bs->dims);
 	IvfCentroidTuple item = palloc0(itemsz);
-	Buffer		buf = IvfNewBuffer(bs->index);
-	Page		page = BufferGetPage(buf);
-	BlockNumber first = BufferGetBlockNumber(buf);
-	int			i;
+	BlockNumber first;
 
-	IvfInitPage(page, IVF_PAGE_CENTROID);
-	for (i = 0; i < bs->nlists; i++)
+	WriterNewPage(w, IVF_PAGE_CENTROID);
+	first = WriterBlock(w);
+	for (int i = 0; i < bs->nlists; i++)
 	{
 		item->startPage = startPages[i];
 		item->insertPage = lastPages[i];
 		memcpy(item->x, bs->centroids + (Size) i * bs->dims, sizeof(float) * (Size) bs->dims);
-		ChainAppend(bs->index, &buf, (Item) item, itemsz, IVF_PAGE_CENTROID);
+		ChainAppend(w, (Item) item, itemsz, IVF_PAGE_CENTROID);
 	}
-	MarkBufferDirty(buf);
-	UnlockReleaseBuffer(buf);
 	pfree(item);
 	return first;
 }
@@ -788,6 +859,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		BlockNumber *startPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber *lastPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber centroidStart;
+		PageWriter	writer;
 		int			nworkers;
 
 		bs.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
@@ -833,13 +905,16 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		/* load */
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs.assigned);
-		LoadLists(&bs, startPages, lastPages);
+		WriterInit(&writer, index);
+		LoadLists(&bs, &writer, startPages, lastPages);
 		tuplesort_end(bs.sort);
 		if (bs.leader != NULL)
 			EndParallel(bs.leader);
 		ExecDropSingleTupleTableSlot(bs.slot);
 		ExecDropSingleTupleTableSlot(bs.readSlot);
-		centroidStart = WriteCentroids(&bs, startPages, lastPages);
+		centroidStart = WriteCentroids(&bs, &writer, startPages, lastPages);
+		WriterFlush(&writer);
+		pfree(writer.pages);
 		t4 = GetCurrentTimestamp();
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
