@@ -94,6 +94,7 @@
 #define SWITCH_MARGIN		1.5 /* traversal must look this much dearer */
 #define MIN_SAMPLE			64	/* candidates seen before the rate is trusted */
 #define FIRST_SAMPLE		32	/* the first check: inside HNSW's first round */
+#define PROBE_FACTOR		4	/* exact at once when below this many probes */
 
 typedef enum HybridRun
 {
@@ -709,6 +710,16 @@ ExactCost(HybridScanState *hs)
 	return TableTuples(hs) * (COST_SEQ_TUPLE + hs->planp * ExactRowCost(hs));
 }
 
+/*
+ * ProbeCost is the cost of the candidates traversal reads before its first
+ * look at the pass rate (FIRST_SAMPLE).
+ */
+static double
+ProbeCost(HybridScanState *hs)
+{
+	return FIRST_SAMPLE * (COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim);
+}
+
 /* BitmapCost is the estimated cost of running and loading the bitmap. */
 static double
 BitmapCost(HybridScanState *hs)
@@ -849,11 +860,21 @@ StartRun(HybridScanState *hs)
 		LoadBitmap(hs);
 		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
 		if (vs_hybrid_strategy == HYBRID_AUTO &&
-			ExactCost(hs) < TraversalCost(hs, hs->k, p))
+			ExactCost(hs) < TraversalCost(hs, hs->k, p) &&
+			ExactCost(hs) <= PROBE_FACTOR * ProbeCost(hs))
 		{
 			RunExact(hs);
 			return;
 		}
+
+		/*
+		 * Exact looks cheaper at the global rate, but not by much against
+		 * what the first check of traversal costs: the matches may sit
+		 * right around the query (a filter correlated with it, such as the
+		 * query's own category), where traversal finds k of them at once.
+		 * Traversal starts with the bitmap as its filter, and MaybeSwitch
+		 * looks at the local pass rate after FIRST_SAMPLE candidates.
+		 */
 	}
 	StartIndex(hs);
 }
