@@ -22,7 +22,9 @@
  *
  * A Limit returns its child's rows unchanged and compares no sort keys
  * (WITH TIES does, and is left alone), and the executor drops resjunk
- * columns from what a SELECT returns.  Any other node above the scan
+ * columns from what a SELECT returns.  A single-copy Gather on top (what
+ * force_parallel_mode adds) only forwards the rows of one process running
+ * the Limit, so the shape under it counts too.  Any other node above the scan
  * (Sort, Incremental Sort, Merge Append, Gather Merge, LockRows, Unique,
  * ModifyTable) may read the column, so every other shape is untouched.  A
  * distance the query selects is not resjunk and is computed as before.
@@ -104,7 +106,12 @@ DropOrderJunk(PlannedStmt *stmt)
 	Plan	   *top = stmt->planTree;
 	Plan	   *child;
 
-	if (stmt->commandType != CMD_SELECT || top == NULL || !IsA(top, Limit))
+	if (stmt->commandType != CMD_SELECT || top == NULL)
+		return;
+	/* force_parallel_mode's Gather runs its child whole in one process */
+	if (IsA(top, Gather) && ((Gather *) top)->single_copy)
+		top = outerPlan(top);
+	if (top == NULL || !IsA(top, Limit))
 		return;
 	if (((Limit *) top)->limitOption == LIMIT_OPTION_WITH_TIES)
 		return;
