@@ -71,13 +71,12 @@ IsVsearchIndex(Oid indexoid)
 /*
  * NullJunk replaces, in the scan's target list, the expression of every
  * hidden sort column that ordering names (ordering NIL: every hidden sort
- * column) with a NULL constant of its type.  Returns how many it replaced.
+ * column) with a NULL constant of its type.
  */
-static int
-NullJunk(Plan *scan, List *ordering, bool all)
+static void
+NullJunk(Plan *scan, List *ordering)
 {
 	ListCell   *lc;
-	int			n = 0;
 
 	foreach(lc, scan->targetlist)
 	{
@@ -86,14 +85,12 @@ NullJunk(Plan *scan, List *ordering, bool all)
 
 		if (!tle->resjunk || tle->ressortgroupref == 0 || IsA(expr, Const))
 			continue;
-		if (!all && !list_member(ordering, expr))
+		if (ordering != NIL && !list_member(ordering, expr))
 			continue;
 		tle->expr = (Expr *) makeNullConst(exprType((Node *) expr),
 										   exprTypmod((Node *) expr),
 										   exprCollation((Node *) expr));
-		n++;
 	}
-	return n;
 }
 
 /*
@@ -123,11 +120,11 @@ DropOrderJunk(PlannedStmt *stmt)
 		IndexScan  *iscan = (IndexScan *) child;
 
 		if (iscan->indexorderbyorig != NIL && IsVsearchIndex(iscan->indexid))
-			NullJunk(child, iscan->indexorderbyorig, false);
+			NullJunk(child, iscan->indexorderbyorig);
 	}
 	else if (IsA(child, CustomScan) &&
 			 ((CustomScan *) child)->methods == &VsHybridScanMethods)
-		NullJunk(child, NIL, true);
+		NullJunk(child, NIL);
 }
 
 /*
