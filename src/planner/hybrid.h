@@ -59,6 +59,9 @@ extern int	vs_hybrid_strategy;
 
 extern CustomScanMethods VsHybridScanMethods;
 
+/* hybridpath.c: is am vsearch_hnsw or vsearch_ivf */
+extern bool VsIsVectorIndexAm(Oid am);
+
 /* orderjunk.c: the planner_hook that skips the unread ORDER BY column */
 extern void VsOrderJunkInit(void);
 

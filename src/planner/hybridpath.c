@@ -192,6 +192,17 @@ MatchOrder(PlannerInfo *root, RelOptInfo *rel, HybridOrder *order)
 }
 
 /*
+ * VsIsVectorIndexAm says whether am is one of vsearch's index access
+ * methods (vsearch_hnsw, vsearch_ivf).
+ */
+bool
+VsIsVectorIndexAm(Oid am)
+{
+	return OidIsValid(am) &&
+		(am == get_am_oid("vsearch_hnsw", true) || am == get_am_oid("vsearch_ivf", true));
+}
+
+/*
  * FindVectorIndex returns a vsearch index on the ORDER BY column whose
  * operator class orders by the ORDER BY operator, preferring the one
  * whose ordered index path is cheapest (HNSW when none was costed).
@@ -200,7 +211,6 @@ static IndexOptInfo *
 FindVectorIndex(RelOptInfo *rel, HybridOrder *order)
 {
 	Oid			hnsw = get_am_oid("vsearch_hnsw", true);
-	Oid			ivf = get_am_oid("vsearch_ivf", true);
 	Oid			opno = ((OpExpr *) order->dist)->opno;
 	IndexOptInfo *best = NULL;
 	Cost		bestcost = 0;
@@ -212,7 +222,7 @@ FindVectorIndex(RelOptInfo *rel, HybridOrder *order)
 		Cost		cost = disable_cost;
 		ListCell   *pc;
 
-		if (index->relam != hnsw && index->relam != ivf)
+		if (!VsIsVectorIndexAm(index->relam))
 			continue;
 		if (index->indpred != NIL || index->indexkeys[0] != order->column->varattno)
 			continue;

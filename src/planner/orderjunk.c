@@ -38,7 +38,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
-#include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
@@ -63,9 +62,7 @@ IsVsearchIndex(Oid indexoid)
 		return false;
 	am = ((Form_pg_class) GETSTRUCT(tup))->relam;
 	ReleaseSysCache(tup);
-	return OidIsValid(am) &&
-		(am == get_index_am_oid("vsearch_hnsw", true) ||
-		 am == get_index_am_oid("vsearch_ivf", true));
+	return VsIsVectorIndexAm(am);
 }
 
 /*
