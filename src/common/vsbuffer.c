@@ -15,6 +15,7 @@
 
 #include "common/vsbuffer.h"
 #include "pgstat.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -101,4 +102,37 @@ VsReadBuffer(Relation index, BlockNumber blkno)
 	buf = ReadBuffer(index, blkno);
 	map->bufs[blkno] = buf;
 	return buf;
+}
+
+/*
+ * VsPrefetchBuffer starts loading into the CPU cache what pinning block
+ * blkno and reading its line pointer `off` will touch, when this backend
+ * knows which buffer last held the block: the buffer's descriptor (the pin
+ * is an atomic operation on it, which waits for the line) and the page's
+ * first line and the line of line pointer `off`.  Nothing is pinned or
+ * read: a prefetch never faults, and a stale guess only costs the
+ * prefetch.  Callers that read many pages in a burst (a neighbour list)
+ * call it for all of them before pinning any, so the cache misses
+ * overlap instead of coming one after the other.
+ */
+void
+VsPrefetchBuffer(Relation index, BlockNumber blkno, OffsetNumber off)
+{
+	RecentMap  *map;
+	Buffer		buf;
+	char	   *page;
+
+	if (RelationUsesLocalBuffers(index))
+		return;
+	map = NULL;
+	for (int i = 0; i < VS_RECENT_RELS; i++)
+		if (recent_maps[i].size > blkno && RelFileNodeEquals(recent_maps[i].node, index->rd_node))
+			map = &recent_maps[i];
+	if (map == NULL || (buf = map->bufs[blkno]) == InvalidBuffer || buf > NBuffers)
+		return;
+	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
+	page = BufferBlocks + (Size) (buf - 1) * BLCKSZ;
+	__builtin_prefetch(page);
+	if (off > 0)
+		__builtin_prefetch(page + SizeOfPageHeaderData + (off - 1) * sizeof(ItemIdData));
 }

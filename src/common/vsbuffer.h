@@ -14,6 +14,7 @@
 
 #include "storage/block.h"
 #include "storage/buf.h"
+#include "storage/off.h"
 #include "utils/relcache.h"
 
 /*
@@ -21,5 +22,6 @@
  * (same statistics); the caller locks and releases it as usual.
  */
 extern Buffer VsReadBuffer(Relation index, BlockNumber blkno);
+extern void VsPrefetchBuffer(Relation index, BlockNumber blkno, OffsetNumber off);
 
 #endif							/* VSEARCH_VSBUFFER_H */

@@ -590,9 +590,13 @@ DiskDistance(void *arg, uint64 id, float *dist)
 /*
  * DiskDistances computes the query's distance to n elements, in chunks of
  * DISTANCE_CHUNK pages pinned at once (few enough for the smallest
- * shared_buffers): pin each page and prefetch its line pointer, prefetch
- * each tuple's first cache lines, then lock each page in turn and compute.
- * The first two passes read the pages without a lock, only to choose
+ * shared_buffers): prefetch what pinning each page will touch (its buffer
+ * descriptor and first lines, when this backend has read the page before),
+ * pin each page and prefetch its line pointer, prefetch each tuple's first
+ * cache lines, then lock each page in turn and compute.  Without the first
+ * pass every pin waited for its descriptor's cache line in turn (pgbench,
+ * one client, 1,000,000 x 128, ef_search 30: 1,572 -> 1,789 and 1,544 ->
+ * 1,822 TPS, medians of two series alternating the builds).  The middle passes read the pages without a lock, only to choose
  * prefetch addresses (a prefetch never faults); every value used is read
  * under the share lock.  Overlapping the cache misses of a neighbour list
  * is what makes a search fast once pages are in memory.
@@ -612,9 +616,14 @@ DiskDistances(void *arg, const uint64 *ids, int n, float *dists, bool *ok)
 
 		for (int i = 0; i < k; i++)
 		{
+			VsKeyToTid(ids[base + i], &tids[i]);
+			VsPrefetchBuffer(ctx->index, ItemPointerGetBlockNumber(&tids[i]),
+							 ItemPointerGetOffsetNumber(&tids[i]));
+		}
+		for (int i = 0; i < k; i++)
+		{
 			Page		page;
 
-			VsKeyToTid(ids[base + i], &tids[i]);
 			bufs[i] = VsReadBuffer(ctx->index, ItemPointerGetBlockNumber(&tids[i]));
 			page = BufferGetPage(bufs[i]);
 			__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&tids[i])));
