@@ -18,6 +18,7 @@
 #include "common/vshint.h"
 
 int			VsScanRowsHint = 0;
+double		VsScanPassHint = 0;
 int64		VsScanKeyRejected = 0;
 VsScanRejectFn VsScanRejectCheck = NULL;
 void	   *VsScanRejectArg = NULL;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * vshint.h
- *	  A search-depth hint passed from the hybrid node to an index scan.
+ *	  Search-depth hints passed from the hybrid node to an index scan.
  *
  * Design: PostgreSQL never tells an index scan the query's LIMIT, but the
  * hybrid node (src/planner) knows it at run time.  It sets the hint just
@@ -35,6 +35,16 @@
  * index_rescan, or 0 when unknown.  Only the hybrid node sets it.
  */
 extern int	VsScanRowsHint;
+
+/*
+ * Fraction of the index's rows the caller expects to pass its filter (the
+ * planner's estimate), or 0 when unknown or unfiltered.  Set and cleared
+ * with VsScanRowsHint.  A search that returns its first round's rows in
+ * order gives the caller only this fraction of them: a scan may widen its
+ * first round so that the rows passing come from as good a search as an
+ * unfiltered query's.
+ */
+extern double VsScanPassHint;
 
 /*
  * Index entries rejected by their stored key values, ever, in this

@@ -39,6 +39,7 @@
 #define HNSW_MAX_DIM				2000
 /* Largest first-round window a caller's row hint (common/vshint.h) asks for. */
 #define HNSW_MAX_FIRST_WINDOW		10000
+#define HNSW_WIDEN_MIN_PASS			0.25	/* below, no wider first round */
 
 /* Support function numbers of the opclasses. */
 #define HNSW_DISTANCE_PROC		1	/* (vector, vector) -> float8, orders like the operator */

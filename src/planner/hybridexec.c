@@ -757,6 +757,19 @@ TraversalCost(HybridScanState *hs, double need, double p)
 }
 
 /*
+ * PassEstimate is the fraction of the table expected to match: counted
+ * when the bitmap is loaded, else the planner's estimate (made again with
+ * the parameters' values under a generic plan).  1 without quals.
+ */
+static double
+PassEstimate(HybridScanState *hs)
+{
+	if (hs->bitmaploaded)
+		return Min(hs->matches / TableTuples(hs), 1.0);
+	return hs->planp;
+}
+
+/*
  * StartIndex opens the vector index scan for the query, telling it how
  * many rows to expect.
  */
@@ -778,11 +791,13 @@ StartIndex(HybridScanState *hs)
 	PG_TRY();
 	{
 		VsScanRowsHint = (int) Min(hs->k, PG_INT32_MAX);
+		VsScanPassHint = PassEstimate(hs);
 		index_rescan(hs->iscan, hs->keys, hs->nkeys, &key, 1);
 	}
 	PG_FINALLY();
 	{
 		VsScanRowsHint = 0;
+		VsScanPassHint = 0;
 	}
 	PG_END_TRY();
 	hs->nranked = hs->rankpos = 0;
