@@ -47,6 +47,13 @@ extern int	VsScanRowsHint;
 extern double VsScanPassHint;
 
 /*
+ * Set by a scan in amrescan to the size of its first round (HNSW's
+ * window), left 0 by a scan without one; the hybrid node clears it before
+ * index_rescan and reads it after, for EXPLAIN.
+ */
+extern int	VsScanFirstWindow;
+
+/*
  * Index entries rejected by their stored key values, ever, in this
  * backend; vsearch's scans add to it, callers read differences.
  */

@@ -187,6 +187,7 @@ typedef struct HybridScanState
 	int64		keyrejected;
 	int64		reranked;
 	int64		bitmapmatches;
+	int			firstwindow;	/* widest first round of the index scans */
 	int64		switches;
 	int64		thresholdstops;
 	int64		loops;
@@ -808,7 +809,9 @@ StartIndex(HybridScanState *hs)
 	{
 		VsScanRowsHint = (int) Min(hs->k, PG_INT32_MAX);
 		VsScanPassHint = PassEstimate(hs);
+		VsScanFirstWindow = 0;
 		index_rescan(hs->iscan, hs->keys, hs->nkeys, &key, 1);
+		hs->firstwindow = Max(hs->firstwindow, VsScanFirstWindow);
 	}
 	PG_FINALLY();
 	{
@@ -1376,6 +1379,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("Stopped at Threshold", NULL, hs->thresholdstops, es);
 	if (hs->bitmap)
 		ExplainPropertyInteger("Bitmap Matches", NULL, hs->bitmapmatches, es);
+	if (hs->firstwindow > 0)
+		ExplainPropertyInteger("First Search Window", NULL, hs->firstwindow, es);
 	ExplainPropertyInteger("Candidates Visited", NULL, hs->visited, es);
 	if (hs->keyexprs != NIL)
 		ExplainPropertyInteger("Rejected by Index Keys", NULL, hs->keyrejected, es);
