@@ -44,17 +44,25 @@ typedef struct RecentMap
 static RecentMap recent_maps[VS_RECENT_RELS];
 static int	recent_next = 0;	/* the map to reuse next */
 
+/* FindRecentMap returns the map of relation node, or NULL if it has none. */
+static RecentMap *
+FindRecentMap(RelFileNode node)
+{
+	for (int i = 0; i < VS_RECENT_RELS; i++)
+		if (recent_maps[i].size > 0 && RelFileNodeEquals(recent_maps[i].node, node))
+			return &recent_maps[i];
+	return NULL;
+}
+
 /* RecentMapFor returns the map of node, making room for blkno, or NULL. */
 static RecentMap *
 RecentMapFor(RelFileNode node, BlockNumber blkno)
 {
-	RecentMap  *map = NULL;
+	RecentMap  *map;
 
 	if (blkno >= VS_RECENT_MAX_BLOCKS)
 		return NULL;
-	for (int i = 0; i < VS_RECENT_RELS; i++)
-		if (recent_maps[i].size > 0 && RelFileNodeEquals(recent_maps[i].node, node))
-			map = &recent_maps[i];
+	map = FindRecentMap(node);
 	if (map == NULL)
 	{
 		map = &recent_maps[recent_next];
@@ -124,11 +132,9 @@ VsPrefetchBuffer(Relation index, BlockNumber blkno, OffsetNumber off)
 
 	if (RelationUsesLocalBuffers(index))
 		return;
-	map = NULL;
-	for (int i = 0; i < VS_RECENT_RELS; i++)
-		if (recent_maps[i].size > blkno && RelFileNodeEquals(recent_maps[i].node, index->rd_node))
-			map = &recent_maps[i];
-	if (map == NULL || (buf = map->bufs[blkno]) == InvalidBuffer || buf > NBuffers)
+	map = FindRecentMap(index->rd_node);
+	if (map == NULL || blkno >= map->size ||
+		(buf = map->bufs[blkno]) == InvalidBuffer || buf > NBuffers)
 		return;
 	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
 	page = BufferBlocks + (Size) (buf - 1) * BLCKSZ;
