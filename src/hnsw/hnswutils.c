@@ -472,7 +472,7 @@ ReadElementTuple(Page page, ItemPointer tid)
 Vector *
 HnswLoadVector(Relation index, ItemPointer tid, int *level)
 {
-	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	Buffer		buf = VsReadBuffer(index, ItemPointerGetBlockNumber(tid));
 	HnswElementTuple etup;
 	Vector	   *copy = NULL;
 
