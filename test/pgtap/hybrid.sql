@@ -401,10 +401,14 @@ ANALYZE hy_wide;
 CREATE TEMP TABLE hy_wide_q AS
   SELECT (SELECT centre FROM hy_wide_c WHERE c = 7)
          + ARRAY(SELECT ((random() - 0.5) * 0.6)::real FROM generate_series(1, 384))::vector(384) AS v;
-SELECT is(pg_temp.strategy(format('SELECT id FROM hy_wide WHERE cl = 7 ORDER BY emb <-> %L LIMIT 10',
-                                  (SELECT v FROM hy_wide_q))),
-          'Strategy: index traversal, bitmap filter',
-          'own cluster, 4% of rows: traversal with the bitmap, no switch to exact');
+-- Traversal starts (the matches sit around the query); it may still switch
+-- to exact when the search's first round lands outside the cluster (the
+-- graph's levels are random, so that varies from build to build), but
+-- the rows are not ranked at once.
+SELECT ok(pg_temp.strategy(format('SELECT id FROM hy_wide WHERE cl = 7 ORDER BY emb <-> %L LIMIT 10',
+                                  (SELECT v FROM hy_wide_q))) ~
+            '^(Strategy: index traversal, bitmap filter|Strategy: exact over bitmap matches; Switched to Exact: 1)$',
+          'own cluster, 4% of rows: traversal with the bitmap first, not exact at once');
 CREATE FUNCTION pg_temp.wide_ids(filter text, hybrid bool) RETURNS int[] LANGUAGE plpgsql AS $$
 DECLARE r int[];
 BEGIN
