@@ -38,7 +38,7 @@ extern int	VsScanRowsHint;
 
 /*
  * Fraction of the index's rows the caller expects to pass its filter (the
- * planner's estimate), or 0 when unknown or unfiltered.  Set and cleared
+ * rows it counted, or the planner's estimate), or 0 when unknown.  Set and cleared
  * with VsScanRowsHint.  A search that returns its first round's rows in
  * order gives the caller only this fraction of them: a scan may widen its
  * first round so that the rows passing come from as good a search as an

@@ -674,7 +674,20 @@ RunTimeRows(HybridScanState *hs)
 	return hs->runrows;
 }
 
-static double ExactRowCostFor(HybridScanState *hs, double rows);
+/*
+ * ExactRowCostFor is ExactRowCost for `rows` counted rows (< 0: not
+ * counted).
+ */
+static double
+ExactRowCostFor(HybridScanState *hs, double rows)
+{
+	double		full = (double) VECTOR_SIZE(hs->dim);
+
+	if (hs->storedwidth > 0 && hs->storedwidth >= INLINE_WIDTH_SHARE * full &&
+		rows >= 0 && rows < BITMAP_FIRST_SEL * TableTuples(hs))
+		return COST_INLINE_BASE + COST_INLINE_DIM * hs->dim;
+	return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
+}
 
 /*
  * ExactRowCost is the cost of ranking one row exactly.  It is the cheap
@@ -694,20 +707,6 @@ ExactRowCost(HybridScanState *hs)
 	return ExactRowCostFor(hs, hs->bitmaploaded ? hs->matches : -1);
 }
 
-/*
- * ExactRowCostFor is ExactRowCost for `rows` counted rows (< 0: not
- * counted).
- */
-static double
-ExactRowCostFor(HybridScanState *hs, double rows)
-{
-	double		full = (double) VECTOR_SIZE(hs->dim);
-
-	if (hs->storedwidth > 0 && hs->storedwidth >= INLINE_WIDTH_SHARE * full &&
-		rows >= 0 && rows < BITMAP_FIRST_SEL * TableTuples(hs))
-		return COST_INLINE_BASE + COST_INLINE_DIM * hs->dim;
-	return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
-}
 
 /*
  * ExactCost is the cost of ranking exactly: the bitmap's matches when it
@@ -774,6 +773,16 @@ TraversalCost(HybridScanState *hs, double need, double p)
 }
 
 /*
+ * CountedRate is the fraction of the table the loaded bitmap names,
+ * kept above zero for the cost formulas.
+ */
+static double
+CountedRate(HybridScanState *hs)
+{
+	return Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
+}
+
+/*
  * PassEstimate is the fraction of the table expected to match: counted
  * when the bitmap is loaded, else the planner's estimate (made again with
  * the parameters' values under a generic plan).  1 without quals.
@@ -781,9 +790,7 @@ TraversalCost(HybridScanState *hs, double need, double p)
 static double
 PassEstimate(HybridScanState *hs)
 {
-	if (hs->bitmaploaded)
-		return Min(hs->matches / TableTuples(hs), 1.0);
-	return hs->planp;
+	return hs->bitmaploaded ? CountedRate(hs) : hs->planp;
 }
 
 /*
@@ -913,7 +920,7 @@ StartRun(HybridScanState *hs)
 		CountFirst(hs, planp))
 	{
 		LoadBitmap(hs);
-		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
+		p = CountedRate(hs);
 
 		/*
 		 * Exact at once when it costs at most PROBE_FACTOR probes: were the
@@ -1068,7 +1075,7 @@ Abandoned(HybridScanState *hs)
 		double		p;
 
 		LoadBitmap(hs);
-		p = Min(Max(hs->matches / TableTuples(hs), 1e-9), 1.0);
+		p = CountedRate(hs);
 		if (ExactCost(hs) >= TraversalCost(hs, hs->k, p))
 		{
 			StartIndex(hs);
