@@ -33,6 +33,7 @@
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/hashfn.h"
+#include "common/vspagewriter.h"
 #include "common/vsparallel.h"
 #include "executor/instrument.h"
 #include "hnsw/hnsw.h"
@@ -959,19 +960,22 @@ LayoutPlace(Layout *l, Size size, ItemPointer tid)
 
 /*
  * WriteGraph assigns every element and neighbour tuple a TID, then writes
- * the pages in order (extending the index after the metapage) and points
- * the metapage at the entry element.  No WAL here: hnswbuild logs every
- * page at the end.  In a parallel build the caller makes sure no
- * in-memory insert is under way (all done, or the flush protocol).
+ * the pages in order after the metapage through a VsPageWriter (a batch of
+ * pages at a time, one relation extension per batch) and points the
+ * metapage at the entry element.  No WAL here: hnswbuild logs every page
+ * at the end.  In a parallel build the caller makes sure no in-memory
+ * insert is under way (all done, or the flush protocol).
  */
 static void
 WriteGraph(HnswBuildState *bs)
 {
 	Layout		layout;
 	HnswElementTuple etup = palloc(BLCKSZ);
-	Buffer		buf = InvalidBuffer;
+	HnswNeighborTuple ntup = palloc(BLCKSZ);
+	ItemPointerData *tids;
+	VsPageWriter writer;
 	Page		page = NULL;
-	BlockNumber lastblk = InvalidBlockNumber;
+	Buffer		buf;
 	HnswEdit	edit;
 
 	if (bs->shared)
@@ -989,7 +993,14 @@ WriteGraph(HnswBuildState *bs)
 		return;
 	ConnectGraph(bs);
 
-	layout.blkno = HNSW_METAPAGE_BLKNO;
+	/*
+	 * Element TIDs also go to a compact array: filling neighbour tuples
+	 * reads one per link, and the elements themselves are scattered over
+	 * the whole graph (3 kB apiece at 768 dimensions).
+	 */
+	tids = palloc(sizeof(ItemPointerData) * (Size) bs->nelements);
+	VsPageWriterInit(&writer, bs->index);
+	layout.blkno = writer.first - 1;
 	LayoutNewPage(&layout);
 	for (int i = 0; i < bs->nelements; i++)
 	{
@@ -997,6 +1008,7 @@ WriteGraph(HnswBuildState *bs)
 
 		LayoutPlace(&layout, HnswElementSize(bs->index, bs->dim, ELEM_KEYS(e)), &e->tid);
 		LayoutPlace(&layout, HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m), &e->nbrtid);
+		tids[i] = e->tid;
 	}
 
 	for (int i = 0; i < bs->nelements; i++)
@@ -1005,8 +1017,6 @@ WriteGraph(HnswBuildState *bs)
 		int			slots = HNSW_NEIGHBOR_SLOTS(e->level, bs->m);
 		Size		esize = HnswElementSize(bs->index, bs->dim, ELEM_KEYS(e));
 		Size		nsize = HNSW_NEIGHBOR_TUPLE_SIZE(e->level, bs->m);
-		HnswNeighborTuple ntup = palloc0(nsize);
-		OffsetNumber off;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -1017,6 +1027,7 @@ WriteGraph(HnswBuildState *bs)
 		etup->neighbortid = e->nbrtid;
 
 		/* neighbour tuple */
+		memset(ntup, 0, nsize);
 		ntup->type = HNSW_NEIGHBOR_TUPLE;
 		ntup->count = slots;
 		for (int s = 0; s < slots; s++)
@@ -1026,7 +1037,7 @@ WriteGraph(HnswBuildState *bs)
 			int			start = HNSW_LAYER_START(lc, bs->m);
 
 			for (int k = 0; k < e->counts[lc]; k++)
-				ntup->tids[start + k] = Elem(bs, ELEM_NBR(e)[start + k])->tid;
+				ntup->tids[start + k] = tids[ELEM_NBR(e)[start + k]];
 		}
 
 		for (int part = 0; part < 2; part++)
@@ -1034,49 +1045,39 @@ WriteGraph(HnswBuildState *bs)
 			ItemPointer want = part == 0 ? &e->tid : &e->nbrtid;
 			Item		item = part == 0 ? (Item) etup : (Item) ntup;
 			Size		size = part == 0 ? esize : nsize;
+			OffsetNumber off;
 
-			if (ItemPointerGetBlockNumber(want) != lastblk)
+			if (page == NULL || ItemPointerGetBlockNumber(want) != VsPageWriterBlock(&writer))
 			{
-				if (BufferIsValid(buf))
-				{
-					HnswEditFinish(&edit);
-					UnlockReleaseBuffer(buf);
-				}
-				buf = HnswNewBuffer(bs->index);
-				if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
-					elog(ERROR, "unexpected block %u while writing index \"%s\", wanted %u",
-						 BufferGetBlockNumber(buf), RelationGetRelationName(bs->index),
-						 ItemPointerGetBlockNumber(want));
-				HnswEditBegin(&edit, bs->index, false);
-				page = HnswEditPage(&edit, buf, true);
+				page = VsPageWriterNewPage(&writer);
 				HnswInitPage(page, HNSW_PAGE_ELEMENTS);
-				lastblk = BufferGetBlockNumber(buf);
+				if (VsPageWriterBlock(&writer) != ItemPointerGetBlockNumber(want))
+					elog(ERROR, "unexpected block %u while writing index \"%s\", wanted %u",
+						 VsPageWriterBlock(&writer), RelationGetRelationName(bs->index),
+						 ItemPointerGetBlockNumber(want));
 			}
 			off = PageAddItem(page, item, size, InvalidOffsetNumber, false, false);
 			if (off != ItemPointerGetOffsetNumber(want))
 				elog(ERROR, "unexpected offset %u while writing index \"%s\", wanted %u",
 					 off, RelationGetRelationName(bs->index), ItemPointerGetOffsetNumber(want));
 		}
-		pfree(ntup);
 	}
-	if (BufferIsValid(buf))
-	{
-		HnswEditFinish(&edit);
-		UnlockReleaseBuffer(buf);
-	}
+	VsPageWriterEnd(&writer);
 
 	/* metapage: entry point, insert page, count */
 	buf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswEditBegin(&edit, bs->index, false);
 	page = HnswEditPage(&edit, buf, false);
-	HnswPageGetMeta(page)->entry = Elem(bs, bs->entry)->tid;
+	HnswPageGetMeta(page)->entry = tids[bs->entry];
 	HnswPageGetMeta(page)->entry_level = bs->maxlevel;
-	HnswPageGetMeta(page)->insert_page = lastblk;
+	HnswPageGetMeta(page)->insert_page = layout.blkno;
 	HnswPageGetMeta(page)->elements = bs->nelements;
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(buf);
+	pfree(tids);
 	pfree(etup);
+	pfree(ntup);
 }
 
 /* ---------- the build ---------- */

@@ -41,6 +41,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/vskeys.h"
+#include "common/vspagewriter.h"
 #include "common/vsparallel.h"
 #include "executor/instrument.h"
 #include "executor/tuptable.h"
@@ -49,7 +50,6 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "pgstat.h"
-#include "storage/lmgr.h"
 #include "storage/smgr.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -531,95 +531,15 @@ IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * The build's page writer.  List and centroid pages are written in block
- * order, each chain as a run of consecutive pages, so a page's block
- * number is known before it exists: pages are assembled in local memory,
- * WRITE_BATCH at a time, then handed to shared buffers.  The relation
- * grows by one write per batch, of the batch's last block (the blocks
- * before it are a hole in the file until their buffers are written, which
- * is how hash indexes allocate bucket ranges), instead of one extension
- * per page, each a zero-filled 8 kB write and a size lookup under the
- * extension lock: on fashion-mnist (30,000 pages of 2 rows) the
- * extensions were a tenth of the build.  No WAL: see the file header.
- */
-#define WRITE_BATCH 64
-
-typedef struct PageWriter
-{
-	Relation	index;
-	BlockNumber first;			/* block number of pages[0] */
-	int			npages;			/* pages in the batch; the last one is open */
-	PGAlignedBlock *pages;		/* WRITE_BATCH pages */
-} PageWriter;
-
-/* WriterInit starts writing after the index's last block. */
-static void
-WriterInit(PageWriter *w, Relation index)
-{
-	w->index = index;
-	w->first = RelationGetNumberOfBlocks(index);
-	w->npages = 0;
-	w->pages = palloc(sizeof(PGAlignedBlock) * WRITE_BATCH);
-}
-
-/*
- * WriterFlush extends the relation to the batch's last block, copies each
- * page of the batch into its (zeroed, never read) buffer, marks it dirty,
- * and empties the batch.
- */
-static void
-WriterFlush(PageWriter *w)
-{
-	BlockNumber last;
-	bool		needLock = !RELATION_IS_LOCAL(w->index);
-
-	if (w->npages == 0)
-		return;
-	last = w->first + w->npages - 1;
-	if (needLock)
-		LockRelationForExtension(w->index, ExclusiveLock);
-	if (smgrnblocks(RelationGetSmgr(w->index), MAIN_FORKNUM) <= last)
-	{
-		PGAlignedBlock zero;
-
-		memset(zero.data, 0, BLCKSZ);
-		smgrextend(RelationGetSmgr(w->index), MAIN_FORKNUM, last, zero.data, false);
-	}
-	if (needLock)
-		UnlockRelationForExtension(w->index, ExclusiveLock);
-	for (int i = 0; i < w->npages; i++)
-	{
-		Buffer		buf = ReadBufferExtended(w->index, MAIN_FORKNUM, w->first + i,
-											 RBM_ZERO_AND_LOCK, NULL);
-
-		memcpy(BufferGetPage(buf), w->pages[i].data, BLCKSZ);
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
-	}
-	w->first += w->npages;
-	w->npages = 0;
-}
-
-/* WriterBlock is the block number of the open page. */
-static inline BlockNumber
-WriterBlock(PageWriter *w)
-{
-	Assert(w->npages > 0);
-	return w->first + w->npages - 1;
-}
-
-/*
  * WriterNewPage opens a new page of kind flags right after the open one
- * (flushing a full batch first) and returns it.
+ * and returns it.  Pages go out through common/vspagewriter.h, a batch at
+ * a time, without WAL (see the file header).
  */
 static Page
-WriterNewPage(PageWriter *w, uint16 flags)
+WriterNewPage(VsPageWriter *w, uint16 flags)
 {
-	Page		page;
+	Page		page = VsPageWriterNewPage(w);
 
-	if (w->npages == WRITE_BATCH)
-		WriterFlush(w);
-	page = (Page) w->pages[w->npages++].data;
 	IvfInitPage(page, flags);
 	return page;
 }
@@ -630,14 +550,14 @@ WriterNewPage(PageWriter *w, uint16 flags)
  * it, which receives the item.  Returns true if it moved to a new page.
  */
 static bool
-ChainAppend(PageWriter *w, Item item, Size itemsz, uint16 flags)
+ChainAppend(VsPageWriter *w, Item item, Size itemsz, uint16 flags)
 {
-	Page		page = (Page) w->pages[w->npages - 1].data;
+	Page		page = VsPageWriterPage(w);
 	bool		moved = false;
 
 	if (PageGetFreeSpace(page) < MAXALIGN(itemsz))
 	{
-		IvfPageGetOpaque(page)->nextblkno = WriterBlock(w) + 1;
+		IvfPageGetOpaque(page)->nextblkno = VsPageWriterBlock(w) + 1;
 		page = WriterNewPage(w, flags);
 		moved = true;
 	}
@@ -654,7 +574,7 @@ ChainAppend(PageWriter *w, Item item, Size itemsz, uint16 flags)
  * empty page.
  */
 static void
-LoadLists(IvfBuildState *bs, PageWriter *w, BlockNumber *startPages, BlockNumber *lastPages)
+LoadLists(IvfBuildState *bs, VsPageWriter *w, BlockNumber *startPages, BlockNumber *lastPages)
 {
 	Size		itemsz;
 	IvfListTuple item;
@@ -677,7 +597,7 @@ LoadLists(IvfBuildState *bs, PageWriter *w, BlockNumber *startPages, BlockNumber
 		{
 			list++;
 			WriterNewPage(w, IVF_PAGE_LIST);
-			startPages[list] = lastPages[list] = WriterBlock(w);
+			startPages[list] = lastPages[list] = VsPageWriterBlock(w);
 		}
 		if (!more)
 			continue;
@@ -700,7 +620,7 @@ LoadLists(IvfBuildState *bs, PageWriter *w, BlockNumber *startPages, BlockNumber
 			item = IvfFormListTuple(bs->index, bs->dims, tid, v->x, keys, &itemsz);
 		}
 		if (ChainAppend(w, (Item) item, itemsz, IVF_PAGE_LIST))
-			lastPages[list] = WriterBlock(w);
+			lastPages[list] = VsPageWriterBlock(w);
 		pfree(item);
 		done += 1;
 		if (((int64) done & 1023) == 0)
@@ -715,7 +635,7 @@ LoadLists(IvfBuildState *bs, PageWriter *w, BlockNumber *startPages, BlockNumber
  * first one's block number.
  */
 static BlockNumber
-WriteCentroids(IvfBuildState *bs, PageWriter *w, const BlockNumber *startPages,
+WriteCentroids(IvfBuildState *bs, VsPageWriter *w, const BlockNumber *startPages,
 			   const BlockNumber *lastPages)
 {
 	Size		itemsz = IVF_CENTROID_TUPLE_SIZE(bs->dims);
@@ -723,7 +643,7 @@ WriteCentroids(IvfBuildState *bs, PageWriter *w, const BlockNumber *startPages,
 	BlockNumber first;
 
 	WriterNewPage(w, IVF_PAGE_CENTROID);
-	first = WriterBlock(w);
+	first = VsPageWriterBlock(w);
 	for (int i = 0; i < bs->nlists; i++)
 	{
 		item->startPage = startPages[i];
@@ -859,7 +779,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		BlockNumber *startPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber *lastPages = palloc(sizeof(BlockNumber) * bs.nlists);
 		BlockNumber centroidStart;
-		PageWriter	writer;
+		VsPageWriter writer;
 		int			nworkers;
 
 		bs.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
@@ -905,7 +825,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		/* load */
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs.assigned);
-		WriterInit(&writer, index);
+		VsPageWriterInit(&writer, index);
 		LoadLists(&bs, &writer, startPages, lastPages);
 		tuplesort_end(bs.sort);
 		if (bs.leader != NULL)
@@ -913,8 +833,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		ExecDropSingleTupleTableSlot(bs.slot);
 		ExecDropSingleTupleTableSlot(bs.readSlot);
 		centroidStart = WriteCentroids(&bs, &writer, startPages, lastPages);
-		WriterFlush(&writer);
-		pfree(writer.pages);
+		VsPageWriterEnd(&writer);
 		t4 = GetCurrentTimestamp();
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
