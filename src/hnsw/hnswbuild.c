@@ -50,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 /* How a neighbour got into a list (see AddBackLink). */
 #define NBR_FILLER	0			/* added to fill the list after the heuristic */
@@ -173,6 +174,8 @@ typedef struct HnswBuildState
 	Vector	   *query;			/* vector being inserted */
 
 	double		indtuples;		/* rows this process indexed */
+	TimestampTz writeStart;		/* WriteGraph's start and end (DEBUG1) */
+	TimestampTz writeEnd;
 
 	/* parallel build; shared is NULL in a serial build */
 	HnswShared *shared;
@@ -991,6 +994,7 @@ WriteGraph(HnswBuildState *bs)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 	if (bs->nelements == 0)
 		return;
+	bs->writeStart = GetCurrentTimestamp();
 	ConnectGraph(bs);
 
 	/*
@@ -1078,6 +1082,7 @@ WriteGraph(HnswBuildState *bs)
 	pfree(tids);
 	pfree(etup);
 	pfree(ntup);
+	bs->writeEnd = GetCurrentTimestamp();
 }
 
 /* ---------- the build ---------- */
@@ -1538,6 +1543,8 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	int			dim;
 	int			nworkers;
 	double		reltuples;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz walStart;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -1572,10 +1579,18 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		MemoryContextDelete(bs.graphCtx);
 	}
 
+	walStart = GetCurrentTimestamp();
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 
 	MemoryContextDelete(bs.tmpCtx);
+	if (bs.writeEnd != 0)
+		elog(DEBUG1, "vsearch_hnsw build of \"%s\": %d elements; insert %.3f s, write %.3f s%s, WAL %.3f s",
+			 RelationGetRelationName(index), bs.nelements,
+			 TimestampDifferenceMilliseconds(start, bs.writeStart) / 1000.0,
+			 TimestampDifferenceMilliseconds(bs.writeStart, bs.writeEnd) / 1000.0,
+			 bs.spilled ? " (then inserted page by page)" : "",
+			 TimestampDifferenceMilliseconds(walStart, GetCurrentTimestamp()) / 1000.0);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;
