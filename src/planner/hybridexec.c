@@ -33,7 +33,8 @@
  * similarity form, as a sort would put them).
 
  * Memory: the exact strategy keeps 16 bytes per matching row; the bitmap
- * allow-list about 30 bytes per bitmap entry (array and hash); the index
+ * about 6 bytes per bitmap entry, 30 once traversal tests rows against it
+ * (array and hash); the index
  * strategy what its scan keeps (see the index READMEs) plus the collected
  * rows, 16 bytes each.
  *
@@ -529,8 +530,9 @@ RunExact(HybridScanState *hs)
 }
 
 /*
- * LoadBitmap runs the bitmap child and copies its entries: exact TIDs
- * into an allow-list and an array, lossy pages into a page set.
+ * LoadBitmap runs the bitmap child and copies its entries into arrays:
+ * exact TIDs and lossy pages (BuildAllowSets hashes them when traversal
+ * needs them).
  */
 static void
 LoadBitmap(HybridScanState *hs)
@@ -544,8 +546,7 @@ LoadBitmap(HybridScanState *hs)
 
 	if (tbm == NULL || !IsA(tbm, TIDBitmap))
 		elog(ERROR, "unrecognized result from bitmap subplan");
-	hs->allow = VsTidSetCreate(CurrentMemoryContext, 1024);
-	hs->lossy = VsTidSetCreate(CurrentMemoryContext, 16);
+	hs->allow = hs->lossy = NULL;	/* built when traversal first asks */
 	hs->bitmaptids = palloc(sizeof(ItemPointerData) * cap);
 	hs->lossyblocks = palloc(sizeof(BlockNumber) * lcap);
 	hs->nbitmaptids = hs->nlossy = 0;
@@ -561,7 +562,6 @@ LoadBitmap(HybridScanState *hs)
 				hs->lossyblocks = repalloc_huge(hs->lossyblocks, sizeof(BlockNumber) * lcap);
 			}
 			hs->lossyblocks[hs->nlossy++] = res->blockno;
-			VsTidSetAdd(hs->lossy, res->blockno);
 			continue;
 		}
 		for (int i = 0; i < res->ntuples; i++)
@@ -575,7 +575,6 @@ LoadBitmap(HybridScanState *hs)
 				hs->bitmaptids = repalloc_huge(hs->bitmaptids, sizeof(ItemPointerData) * cap);
 			}
 			hs->bitmaptids[hs->nbitmaptids++] = tid;
-			VsTidSetAdd(hs->allow, VsTidToKey(&tid));
 		}
 	}
 	tbm_end_iterate(it);
@@ -588,11 +587,34 @@ LoadBitmap(HybridScanState *hs)
 	hs->bitmapmatches += (int64) hs->matches;
 }
 
+/*
+ * BuildAllowSets puts the loaded bitmap's TIDs and lossy pages into hash
+ * sets, in the memory context of the bitmap's array.  Only traversal
+ * tests rows against the bitmap: when the run ranks the matches exactly,
+ * the arrays are all it reads and the sets are never built.
+ */
+static void
+BuildAllowSets(HybridScanState *hs)
+{
+	MemoryContext cxt = GetMemoryChunkContext(hs->bitmaptids);
+
+	hs->allow = VsTidSetCreate(cxt, (uint32) Min(Max(hs->nbitmaptids, 16), PG_INT32_MAX / 2));
+	hs->lossy = VsTidSetCreate(cxt, (uint32) Max(hs->nlossy, 16));
+	for (int64 i = 0; i < hs->nbitmaptids; i++)
+		VsTidSetAdd(hs->allow, VsTidToKey(&hs->bitmaptids[i]));
+	for (int64 i = 0; i < hs->nlossy; i++)
+		VsTidSetAdd(hs->lossy, hs->lossyblocks[i]);
+}
+
 /* AllowedByBitmap says whether the bitmap names the row with root TID tid. */
 static bool
 AllowedByBitmap(HybridScanState *hs, ItemPointer tid)
 {
-	return !hs->bitmaploaded || VsTidSetContains(hs->allow, VsTidToKey(tid)) ||
+	if (!hs->bitmaploaded)
+		return true;
+	if (hs->allow == NULL)
+		BuildAllowSets(hs);
+	return VsTidSetContains(hs->allow, VsTidToKey(tid)) ||
 		(hs->nlossy > 0 && VsTidSetContains(hs->lossy, ItemPointerGetBlockNumber(tid)));
 }
 
