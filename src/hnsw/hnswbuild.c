@@ -1088,6 +1088,20 @@ WriteGraph(HnswBuildState *bs)
 /* ---------- the build ---------- */
 
 /*
+ * NoticeSpill tells the user the graph outgrew maintenance_work_mem after
+ * rows rows: the build goes on, page by page, and is much slower.
+ */
+static void
+NoticeSpill(HnswBuildState *bs, double rows)
+{
+	ereport(NOTICE,
+			(errmsg("graph of index \"%s\" outgrew maintenance_work_mem after %.0f rows",
+					RelationGetRelationName(bs->index), rows),
+			 errdetail("The graph built so far is written to the index and the remaining rows are inserted one at a time, which is much slower than building in memory."),
+			 errhint("Raise maintenance_work_mem before CREATE INDEX to build the whole graph in memory.")));
+}
+
+/*
  * FlushShared writes a full shared graph to pages once, for everyone.  The
  * first participant to get here sets flushing (no new in-memory insert
  * starts), waits until the inserts under way are done, writes the graph
@@ -1125,11 +1139,7 @@ FlushShared(HnswBuildState *bs)
 
 	if (flusher)
 	{
-		ereport(NOTICE,
-				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-						(double) pg_atomic_read_u64(&sh->indtuples)),
-				 errdetail("Building will take significantly more time."),
-				 errhint("Increase maintenance_work_mem to speed up builds.")));
+		NoticeSpill(bs, (double) pg_atomic_read_u64(&sh->indtuples));
 		WriteGraph(bs);
 		if (bs->isleader)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
@@ -1219,11 +1229,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (!bs->spilled &&
 			bs->memUsed + SerialElementBytes(bs, HNSW_MAX_LEVEL, keys) > bs->memLimit)
 		{
-			ereport(NOTICE,
-					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-							bs->indtuples),
-					 errdetail("Building will take significantly more time."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
+			NoticeSpill(bs, bs->indtuples);
 			WriteGraph(bs);
 			MemoryContextReset(bs->graphCtx);
 			bs->spilled = true;

@@ -145,7 +145,7 @@ my $par_time;
 is(workers_launched($err, 'items_hnsw'), 2, 'parallel: 2 workers launched');
 ok($err =~ /building index "items_hnsw": parallel workers indexed (\d+) of 20000 rows/ && $1 > 0,
 	'parallel: the workers indexed rows (' . ($1 // 'none') . ' of 20000)');
-unlike($err, qr/no longer fits/, 'parallel: the graph fits in memory');
+unlike($err, qr/outgrew maintenance_work_mem/, 'parallel: the graph fits in memory');
 verify('items_hnsw', 'items', 'queries', 20000, 'parallel build');
 
 # REINDEX CONCURRENTLY builds the new index through the same path
@@ -231,7 +231,7 @@ my $nwide = $node->safe_psql('postgres', 'SELECT count(*) FROM wide');
 	CREATE INDEX wide_hnsw ON wide USING vsearch_hnsw (v);
 });
 is(workers_launched($err, 'wide_hnsw'), 1, 'spilling: 1 worker launched');
-my @notices = $err =~ /(hnsw graph no longer fits into maintenance_work_mem after \d+ tuples)/g;
+my @notices = $err =~ /(graph of index "wide_hnsw" outgrew maintenance_work_mem after \d+ rows)/g;
 is(scalar(@notices), 1, 'spilling: one NOTICE that the graph no longer fits')
   or diag($err);
 verify('wide_hnsw', 'wide', 'wqueries', $nwide, 'spilling parallel build');
