@@ -33,10 +33,9 @@
  * similarity form, as a sort would put them).
 
  * Memory: the exact strategy keeps 16 bytes per matching row; the bitmap
- * about 6 bytes per bitmap entry, 30 once traversal tests rows against it
- * (array and hash); the index
- * strategy what its scan keeps (see the index READMEs) plus the collected
- * rows, 16 bytes each.
+ * about 6 bytes per entry (an array), 30 once traversal tests rows
+ * against it (array and hash); the index strategy what its scan keeps
+ * (see the index READMEs) plus the collected rows, 16 bytes each.
  *
  * IDENTIFICATION
  *	  src/planner/hybridexec.c
@@ -728,7 +727,6 @@ ExactRowCost(HybridScanState *hs)
 {
 	return ExactRowCostFor(hs, hs->bitmaploaded ? hs->matches : -1);
 }
-
 
 /*
  * ExactCost is the cost of ranking exactly: the bitmap's matches when it
