@@ -1560,7 +1560,9 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (opts->ef_construction < 2 * opts->m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+				 errmsg("ef_construction %d is less than twice m (%d)",
+						opts->ef_construction, opts->m),
+				 errhint("Use ef_construction = %d or more, or a smaller m.", 2 * opts->m)));
 	InitBuildState(&bs, heap, index, dim, opts->m, opts->ef_construction);
 	bs.isleader = true;
 
