@@ -409,20 +409,42 @@ SELECT ok(pg_temp.strategy(format('SELECT id FROM hy_wide WHERE cl = 7 ORDER BY 
                                   (SELECT v FROM hy_wide_q))) ~
             '^(Strategy: index traversal, bitmap filter|Strategy: exact over bitmap matches; Switched to Exact: 1)$',
           'own cluster, 4% of rows: traversal with the bitmap first, not exact at once');
-CREATE FUNCTION pg_temp.wide_ids(filter text, hybrid bool) RETURNS int[] LANGUAGE plpgsql AS $$
+-- wide_ids: the ids of the top 10 for query qv under filter, ordered by
+-- distance: 'auto' (the hybrid node), 'core' (vsearch.hybrid off, no bitmap
+-- scan nor sort: the plain HNSW index scan with a filter) or 'exact' (no
+-- index).  Every setting is set
+-- each time: SET LOCAL lasts to the end of the calling statement.
+CREATE FUNCTION pg_temp.wide_ids(filter text, mode text, qv vector) RETURNS int[] LANGUAGE plpgsql AS $$
 DECLARE r int[];
 BEGIN
-  EXECUTE format('SET LOCAL vsearch.hybrid = %s', hybrid);
-  EXECUTE format('SET LOCAL enable_indexscan = %s', hybrid);
+  EXECUTE format('SET LOCAL vsearch.hybrid = %s', mode = 'auto');
+  EXECUTE format('SET LOCAL enable_indexscan = %s', mode <> 'exact');
+  EXECUTE format('SET LOCAL enable_bitmapscan = %s', mode <> 'core');
+  EXECUTE format('SET LOCAL enable_sort = %s', mode <> 'core');
   EXECUTE format('SELECT array_agg(id ORDER BY d, id) FROM (SELECT id, emb <-> %L AS d FROM hy_wide WHERE %s ORDER BY emb <-> %L LIMIT 10) s',
-                 (SELECT v FROM hy_wide_q), filter, (SELECT v FROM hy_wide_q)) INTO r;
+                 qv, filter, qv) INTO r;
   RETURN r;
 END $$;
-SELECT is(pg_temp.wide_ids('cl = 7', true), pg_temp.wide_ids('cl = 7', false),
-          'own cluster, 4% of rows: the exact top 10');
-SELECT is(cardinality(pg_temp.wide_ids('u = 3', true)), 10, 'independent 4%: 10 rows');
-SELECT cmp_ok((SELECT count(*) FROM unnest(pg_temp.wide_ids('u = 3', true)) a
-                WHERE a = ANY (pg_temp.wide_ids('u = 3', false)))::int, '>=', 9,
+CREATE FUNCTION pg_temp.wide_recall(filter text, mode text, qv vector) RETURNS float8 LANGUAGE sql AS $$
+  SELECT count(*) / 10.0 FROM unnest(pg_temp.wide_ids(filter, mode, qv)) a
+   WHERE a = ANY (pg_temp.wide_ids(filter, 'exact', qv))
+$$;
+-- The own cluster's top 10 are the whole table's: traversal must find them
+-- as well as the plain index scan does.  These clusters are noisy (every
+-- member about as far from the query as the next), so HNSW at ef_search 40
+-- finds about 93% of the true top 10 even without a filter (40 queries, 4
+-- builds: 0.928-0.943); one query's exact top 10, the earlier form of this
+-- test, failed in one CI run of five.  Ten queries, mean recall.
+CREATE TEMP TABLE hy_wide_q10 AS
+  SELECT q, (SELECT centre FROM hy_wide_c WHERE c = 7)
+            + ARRAY(SELECT ((random() - 0.5) * 0.6)::real FROM generate_series(1, 384) WHERE q > 0)::vector(384) AS v
+    FROM generate_series(1, 10) q;
+SELECT ok((SELECT avg(pg_temp.wide_recall('cl = 7', 'auto', v)) >= avg(pg_temp.wide_recall('cl = 7', 'core', v)) - 0.02
+                  AND avg(pg_temp.wide_recall('cl = 7', 'auto', v)) >= 0.85
+             FROM hy_wide_q10),
+          'own cluster, 4% of rows: recall@10 over 10 queries as good as the plain index scan''s, and >= 0.85');
+SELECT is(cardinality(pg_temp.wide_ids('u = 3', 'auto', (SELECT v FROM hy_wide_q))), 10, 'independent 4%: 10 rows');
+SELECT cmp_ok(pg_temp.wide_recall('u = 3', 'auto', (SELECT v FROM hy_wide_q)), '>=', 0.9::float8,
               'independent 4%: recall >= 0.9 against exact (one query)');
 
 -- HNSW widens its first round under a filter expected to keep p >= 1/4 of
