@@ -38,11 +38,11 @@ extern int	VsScanRowsHint;
 
 /*
  * Fraction of the index's rows the caller expects to pass its filter (the
- * rows it counted, or the planner's estimate), or 0 when unknown.  Set and cleared
- * with VsScanRowsHint.  A search that returns its first round's rows in
- * order gives the caller only this fraction of them: a scan may widen its
- * first round so that the rows passing come from as good a search as an
- * unfiltered query's.
+ * rows it counted, or the planner's estimate), or 0 when unknown.  Set and
+ * cleared with VsScanRowsHint.  A search that returns its first round's
+ * rows in order gives the caller only this fraction of them: a scan may
+ * widen its first round so that the rows passing come from as good a
+ * search as an unfiltered query's.
  */
 extern double VsScanPassHint;
 

@@ -598,8 +598,8 @@ DiskDistance(void *arg, uint64 id, float *dist)
  * one client, 1,000,000 x 128, ef_search 30: 1,572 -> 1,789 and 1,544 ->
  * 1,822 TPS, medians of two series alternating the builds).  The middle
  * passes read the pages without a lock, only to choose prefetch addresses
- * (a prefetch never faults); every value used is read
- * under the share lock.  Overlapping the cache misses of a neighbour list
+ * (a prefetch never faults); every value used is read under the share
+ * lock.  Overlapping the cache misses of a neighbour list
  * is what makes a search fast once pages are in memory.
  */
 #define DISTANCE_CHUNK 16

@@ -380,11 +380,12 @@ SELECT tap FROM (VALUES
 -- Few matches by count, but all of them around the query: 24,000 x 384
 -- (inline, uncompressed), 25 clusters of 960 rows (4%, under the 5% that
 -- counts the bitmap first).  Ranking 960 rows (0.95 us each, 912 us) looks
--- cheaper than traversal at the global rate, but costs more than four
--- first checks of traversal (4 x 176 us), so traversal starts with the
--- bitmap as its filter and, finding the query's own cluster passing at
--- once, does not switch; a filter independent of the vectors keeping as
--- many rows gets the right rows whichever way it goes.
+-- cheaper than traversal at the global rate, but costs more than 1.5
+-- probes (PROBE_FACTOR x 526 us: 350 us to start a search and 32
+-- candidates), so traversal starts with the bitmap as its filter and,
+-- finding the query's own cluster passing at once, does not switch; a
+-- filter independent of the vectors keeping as many rows gets the right
+-- rows whichever way it goes.
 CREATE TEMP TABLE hy_wide_c AS
   SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 384) WHERE c >= 0)::vector(384) AS centre
     FROM generate_series(0, 24) c;
