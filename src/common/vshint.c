@@ -19,6 +19,7 @@
 
 int			VsScanRowsHint = 0;
 double		VsScanPassHint = 0;
+int			VsScanProbeHint = 0;
 int			VsScanFirstWindow = 0;
 int64		VsScanKeyRejected = 0;
 VsScanRejectFn VsScanRejectCheck = NULL;

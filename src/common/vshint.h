@@ -47,9 +47,22 @@ extern int	VsScanRowsHint;
 extern double VsScanPassHint;
 
 /*
+ * Candidates the caller will read before it first looks at how many pass
+ * its filter, or 0 when it has no such look to make.  Set and cleared with
+ * VsScanRowsHint.  The caller sets it when it may give up on the scan at
+ * that look (the rows it counted would be cheaper ranked exactly unless
+ * they sit around the query): a scan that searches its first round whole
+ * before returning a row may then open with a round of just this many,
+ * and continue to its usual first round if asked for more, so that the
+ * look costs a fraction of the search and nothing is searched twice.
+ */
+extern int	VsScanProbeHint;
+
+/*
  * Set by a scan in amrescan to the size of its first round (HNSW's
- * window), left 0 by a scan without one; the hybrid node clears it before
- * index_rescan and reads it after, for EXPLAIN.
+ * window, the probe's when it opens with one), left 0 by a scan without
+ * one; the hybrid node clears it before index_rescan and reads it after,
+ * for EXPLAIN.
  */
 extern int	VsScanFirstWindow;
 

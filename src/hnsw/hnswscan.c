@@ -62,6 +62,7 @@ typedef struct HnswScanOpaqueData
 	bool		abandoned;		/* the caller asked it to give up (vshint.h) */
 	int			ef;				/* current window size */
 	int			firstef;		/* window of the first round */
+	int			probeef;		/* smaller window opening it, or 0 (vshint.h) */
 	VsHeapEntry *batch;			/* elements to return, closest first */
 	int			nbatch;
 	int			batchpos;
@@ -139,7 +140,9 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->nheaptids = so->heaptidpos = 0;
 	/* a caller that knows its LIMIT gets a first round wide enough for it */
 	so->firstef = Max(FilteredWindow(), Min(VsScanRowsHint, HNSW_MAX_FIRST_WINDOW));
-	VsScanFirstWindow = so->firstef;
+	so->probeef = (VsScanProbeHint > 0 && VsScanProbeHint < so->firstef) ?
+		VsScanProbeHint : 0;
+	VsScanFirstWindow = (so->probeef > 0) ? so->probeef : so->firstef;
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
@@ -298,6 +301,9 @@ FlatPass(HnswScanOpaque so)
  * NextRound widens the window (the first round opens it at firstef:
  * ef_search, or the caller's row hint when larger), continues the layer-0 search
  * and collects the window's elements not returned yet into so->batch.
+ * When the caller announced an early look at its pass rate (probeef), the
+ * first round is that small and the second widens to firstef: the search
+ * continues, so the two cost what the first round alone would have.
  */
 static void
 NextRound(HnswScanOpaque so)
@@ -314,7 +320,12 @@ NextRound(HnswScanOpaque so)
 	 * its size (at least ef_search): a scan read deep costs O(n log n), not
 	 * O(n^2 / ef_search).
 	 */
-	so->ef += (so->ef == 0) ? so->firstef : Max(hnsw_ef_search, so->ef / 2);
+	if (so->ef == 0 && so->probeef > 0)
+		so->ef = so->probeef;
+	else if (so->ef < so->firstef)
+		so->ef = so->firstef;
+	else
+		so->ef += Max(hnsw_ef_search, so->ef / 2);
 	while (so->window.count < so->ef && so->overflow.count > 0)
 	{
 		VsHeapEntry e = VsHeapPop(&so->overflow);

@@ -9,7 +9,7 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(101);
+SELECT plan(103);
 
 SELECT setseed(0.57);
 DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf, hy_wide;
@@ -447,6 +447,17 @@ SELECT ok((SELECT avg(pg_temp.wide_recall('cl = 7', 'auto', v)) >= avg(pg_temp.w
 SELECT is(cardinality(pg_temp.wide_ids('u = 3', 'auto', (SELECT v FROM hy_wide_q))), 10, 'independent 4%: 10 rows');
 SELECT cmp_ok(pg_temp.wide_recall('u = 3', 'auto', (SELECT v FROM hy_wide_q)), '>=', 0.9::float8,
               'independent 4%: recall >= 0.9 against exact (one query)');
+-- Either filter is a probe: traversal opens with a first round of 16
+-- candidates (PROBE_SAMPLE) instead of ef_search's 40, so that when the
+-- matches are not around the query, finding out costs a fraction of a
+-- search before the rows are ranked exactly.  (The round is 16 whether
+-- the scan then goes on or switches; ranked at once, the plan would show
+-- no search window at all.)
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan(format('SELECT id FROM hy_wide WHERE %s ORDER BY emb <-> %L LIMIT 10',
+                                                    f, (SELECT v FROM hy_wide_q)), true) p
+                   WHERE p ~ 'First Search Window: 16$'),
+          f || ': the probe opens with a first round of 16')
+  FROM unnest(ARRAY['cl = 7', 'u = 3']) f;
 
 -- HNSW widens its first round under a filter expected to keep p >= 1/4 of
 -- the rows, to ef_search / sqrt(p) (common/vshint.h; without it, half the
