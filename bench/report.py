@@ -177,6 +177,24 @@ def chosen_params(queries):
     return chosen
 
 
+def qps_at_recall(points, target):
+    """The best QPS an engine's sweep reaches at recall >= target: the
+    fastest point at or above it, or the straight line between two
+    neighbouring sweep points that cross it.  None when no point reaches
+    it.  points: aggregated query rows of one engine, index and filter."""
+    pts = sorted(points, key=lambda q: param_key(q["param"]))
+    best = None
+    for q in pts:
+        if q["recall"] >= target:
+            best = q["qps"] if best is None else max(best, q["qps"])
+    for a, b in zip(pts, pts[1:]):
+        lo, hi = (a, b) if a["recall"] < b["recall"] else (b, a)
+        if lo["recall"] < target <= hi["recall"]:
+            q = lo["qps"] + (hi["qps"] - lo["qps"]) * (target - lo["recall"]) / (hi["recall"] - lo["recall"])
+            best = q if best is None else max(best, q)
+    return best
+
+
 # ---------- gnuplot ----------
 
 def gp_quote(s):
@@ -622,6 +640,48 @@ def main():
         md.append(md_table(["index", "filter", "selectivity", "auto recall", "short", "auto QPS",
                             "fastest forced (QPS)", "auto / forced", "pgvector fastest (QPS)",
                             "auto / pgvector"], rows))
+        md.append("")
+
+    # Equal recall: only with filtered queries at two or more sweep points
+    # (bench/run --full-sweep), for each engine's default plan.
+    target = 0.95
+    curves = {}
+    for q in filtered if filtered else []:
+        if q["index"] != "none" and "/" not in q["param"]:
+            curves.setdefault((q["index"], q["filter"], q["engine"]), []).append(q)
+    pairs = sorted({(ix, f) for (ix, f, e) in curves
+                    if len(curves.get((ix, f, "vsearch"), [])) >= 2
+                    and len(curves.get((ix, f, "pgvector"), [])) >= 2},
+                   key=lambda x: (INDEX_ORDER.get(x[0], 9), x[1]))
+    if pairs:
+        md.append(f"## Filtered search at equal recall ({target})")
+        md.append("")
+        md.append(f"Each engine's default plan along the sweep: the best QPS at recall >= {target}, "
+                  "the fastest sweep point at or above it or the straight line between the two "
+                  "neighbouring points that cross it. `not reached` gives the engine's highest "
+                  "recall (and its QPS) when no point reaches it.")
+        md.append("")
+        rows = []
+        for ix, f in pairs:
+            cells = []
+            vals = {}
+            for e in ("vsearch", "pgvector"):
+                pts = curves[(ix, f, e)]
+                v = qps_at_recall(pts, target)
+                vals[e] = v
+                span = ", ".join(f"{q['param']}: {q['recall']:.3f} / {fmt(q['qps'], 1)}"
+                                 for q in sorted(pts, key=lambda q: param_key(q["param"])))
+                if v is None:
+                    top = max(pts, key=lambda q: q["recall"])
+                    cells += [f"not reached ({top['recall']:.3f} at {fmt(top['qps'], 1)})", span]
+                else:
+                    cells += [fmt(v, 1), span]
+            sel = curves[(ix, f, "vsearch")][0]["selectivity"]
+            rows.append([ix, f, f"{100 * sel:.2f}%" if sel is not None else "–"] + cells
+                        + [fmt_ratio(ratio(vals["vsearch"], vals["pgvector"]))])
+        md.append(md_table(["index", "filter", "selectivity", f"vsearch QPS at {target}",
+                            "vsearch sweep (recall / QPS)", f"pgvector QPS at {target}",
+                            "pgvector sweep (recall / QPS)", "ratio"], rows))
         md.append("")
 
     if builds:
