@@ -180,15 +180,17 @@ def chosen_params(queries):
 def qps_at_recall(points, target):
     """The best QPS an engine's sweep reaches at recall >= target: the
     fastest point at or above it, or the straight line between two
-    neighbouring sweep points that cross it.  None when no point reaches
+    neighbouring sweep points whose recall crosses it upwards.  None when no point reaches
     it.  points: aggregated query rows of one engine, index and filter."""
     pts = sorted(points, key=lambda q: param_key(q["param"]))
     best = None
     for q in pts:
         if q["recall"] >= target:
             best = q["qps"] if best is None else max(best, q["qps"])
-    for a, b in zip(pts, pts[1:]):
-        lo, hi = (a, b) if a["recall"] < b["recall"] else (b, a)
+    for lo, hi in zip(pts, pts[1:]):
+        # only where recall grows with the search depth: a planner that
+        # changes plans along the sweep (pgvector's exact plan at ef_search
+        # 40, its short index scan at 80) gives no line between the two
         if lo["recall"] < target <= hi["recall"]:
             q = lo["qps"] + (hi["qps"] - lo["qps"]) * (target - lo["recall"]) / (hi["recall"] - lo["recall"])
             best = q if best is None else max(best, q)
