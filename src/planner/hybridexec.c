@@ -56,10 +56,10 @@
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "nodes/tidbitmap.h"
-#include "portability/instr_time.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "planner/hybrid.h"
+#include "portability/instr_time.h"
 #include "rewrite/rewriteManip.h"
 #include "types/vector.h"
 #include "storage/bufmgr.h"
@@ -183,6 +183,7 @@ typedef struct HybridScanState
 	int64		seen;			/* index candidates in this scan */
 	int64		callbase;		/* VsScanKeyRejected when the current fetch began */
 	int64		nextcheck;		/* seen at the next MaybeSwitch */
+	bool		timed;			/* counted before traversal: candidates timed */
 	instr_time	indexstart;		/* when the index scan was opened */
 	double		candcost;		/* µs a candidate took so far, 0 before a check */
 
@@ -774,11 +775,18 @@ BitmapCost(HybridScanState *hs)
  * that takes plus what CollectProgress reads past them, at most
  * the rows that do not match plus that, each
  * expanded in the graph, checked against the bitmap or the heap, and
- * ranked when it passes.  Once the scan has run, a candidate costs at
- * least what each has taken so far (hs->candcost): the model was fitted
- * where the graph's vectors sit in cache, and a graph of 200,000 x 768
- * (600 MB of vectors) takes 14-27 µs a candidate deep into a filtered
- * search, not the model's 8.8.
+ * ranked when it passes.  When traversal started with the bitmap
+ * counted (hs->timed), a candidate costs at least what each has taken so
+ * far (hs->candcost): the model was fitted where the graph's vectors sit
+ * in cache, and a graph of 200,000 x 768 (600 MB of vectors) takes 14-27
+ * µs a candidate deep into a filtered search, not the model's 8.8.  The
+ * exact cost it is weighed against is a count then, and the local rate
+ * leans on it.  Otherwise the exact side is an estimate, the early pass
+ * rate a guess from a few candidates, and a round's search is charged to
+ * its first candidates: timing there made filters keeping half and a
+ * tenth of 1,000,000 x 128 (none of it near the query) load a bitmap of
+ * 500,000 entries (50 ms) or switch to an exact ranking of 100,000 rows
+ * (90 ms) where traversal took 12 and 27 ms.
  */
 static double
 TraversalCost(HybridScanState *hs, double need, double p)
@@ -843,15 +851,18 @@ LocalRate(HybridScanState *hs, int64 seen)
 }
 
 /*
- * MeasureCandidates sets hs->candcost to the time each of the `seen`
- * candidates took since the index scan was opened (the search's descent
- * and rounds, the checks, the ranking of those that passed).
+ * MeasureCandidates sets hs->candcost, when the traversal is timed, to the
+ * time each of the `seen` candidates took since the index scan was opened
+ * (the search's descent and rounds, the checks, the ranking of those that
+ * passed).
  */
 static void
 MeasureCandidates(HybridScanState *hs, int64 seen)
 {
 	instr_time	now;
 
+	if (!hs->timed)
+		return;
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, hs->indexstart);
 	hs->candcost = INSTR_TIME_GET_MICROSEC(now) / (double) Max(seen, 1);
@@ -905,6 +916,7 @@ StartIndex(HybridScanState *hs, bool probe)
 	 */
 	hs->nextcheck = probe ? PROBE_SAMPLE : FIRST_SAMPLE;
 	hs->candcost = 0;
+	hs->timed = hs->bitmaploaded;
 	INSTR_TIME_SET_CURRENT(hs->indexstart);
 	hs->run = RUN_COLLECT;
 }
