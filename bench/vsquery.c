@@ -261,6 +261,32 @@ PlanTag(const char *stmt, const char *qtext, int k, bool has_param, int param,
 }
 
 /*
+ * ExecQuery runs query i through the prepared statement stmt (its vector
+ * as text, or in binary form when qbin is set; LIMIT kbuf; the filter's
+ * value for that query) and returns the checked result; *secs is the
+ * round trip of PQexecPrepared alone.
+ */
+static PGresult *
+ExecQuery(const char *stmt, const VsbFilter *f, uint32_t i, char **qtext, char **qbin,
+		  int qbinlen, const VsbAttrs *qattr, const char *kbuf, double *secs)
+{
+	char		pbuf[16];
+	const char *vals[3] = {qbin ? qbin[i] : qtext[i], kbuf, pbuf};
+	const int	lens[3] = {qbinlen, 0, 0};
+	const int	fmts[3] = {qbin ? 1 : 0, 0, 0};
+	double		t0;
+	PGresult   *res;
+
+	snprintf(pbuf, sizeof(pbuf), "%d",
+			 vsb_filter_param(f, qattr->data + (size_t) i * VSB_NATTR));
+	t0 = vsb_now();
+	res = PQexecPrepared(conn, stmt, f->op != VSB_OP_NONE ? 3 : 2, vals, lens, fmts, 0);
+	*secs = vsb_now() - t0;
+	CheckResult(res, PGRES_TUPLES_OK, "query");
+	return res;
+}
+
+/*
  * RunFilter measures one filter over queries [0, nq) and prints its CSV
  * line.  qtext holds the query vectors as text; qbin, when not NULL, in
  * binary form (qbinlen bytes each), and those are sent instead.  The timed
@@ -279,7 +305,6 @@ RunFilter(const VsbFilter *f, int fno, const Labels *lb, VsbMetric metric, char 
 				sql[512],
 				path[PATH_MAX],
 				kbuf[16],
-				pbuf[16],
 				tag[96];
 	bool		has_param = f->op != VSB_OP_NONE;
 	VsbTruth	gt;
@@ -328,22 +353,15 @@ RunFilter(const VsbFilter *f, int fno, const Labels *lb, VsbMetric metric, char 
 
 		for (uint32_t i = 0; i < n; i++)
 		{
-			const int32_t *qrow = qattr->data + (size_t) i * VSB_NATTR;
-			const char *vals[3] = {qbin ? qbin[i] : qtext[i], kbuf, pbuf};
-			const int	lens[3] = {qbinlen, 0, 0};
-			const int	fmts[3] = {qbin ? 1 : 0, 0, 0};
-			double		t0;
+			double		secs;
 			int			nrows;
 
-			snprintf(pbuf, sizeof(pbuf), "%d", vsb_filter_param(f, qrow));
-			t0 = vsb_now();
-			res = PQexecPrepared(conn, stmt, has_param ? 3 : 2, vals, lens, fmts, 0);
+			res = ExecQuery(stmt, f, i, qtext, qbin, qbinlen, qattr, kbuf, &secs);
 			if (pass == 1)
 			{
-				lat[i] = vsb_now() - t0;
+				lat[i] = secs;
 				done = i + 1;
 			}
-			CheckResult(res, PGRES_TUPLES_OK, "query");
 			if (pass == 0)
 			{
 				PQclear(res);
@@ -397,13 +415,6 @@ RunFilter(const VsbFilter *f, int fno, const Labels *lb, VsbMetric metric, char 
 		{
 			for (uint32_t i = 0; i < nq && vsb_now() - t_start < min_time; i++)
 			{
-				const int32_t *qrow = qattr->data + (size_t) i * VSB_NATTR;
-				const char *vals[3] = {qbin ? qbin[i] : qtext[i], kbuf, pbuf};
-				const int	lens[3] = {qbinlen, 0, 0};
-				const int	fmts[3] = {qbin ? 1 : 0, 0, 0};
-				double		t0;
-
-				snprintf(pbuf, sizeof(pbuf), "%d", vsb_filter_param(f, qrow));
 				if (nexec == latcap)
 				{
 					latcap *= 2;
@@ -411,11 +422,7 @@ RunFilter(const VsbFilter *f, int fno, const Labels *lb, VsbMetric metric, char 
 					if (lat == NULL)
 						vsb_die("out of memory");
 				}
-				t0 = vsb_now();
-				res = PQexecPrepared(conn, stmt, has_param ? 3 : 2, vals, lens, fmts, 0);
-				lat[nexec++] = vsb_now() - t0;
-				CheckResult(res, PGRES_TUPLES_OK, "query");
-				PQclear(res);
+				PQclear(ExecQuery(stmt, f, i, qtext, qbin, qbinlen, qattr, kbuf, &lat[nexec++]));
 			}
 		}
 		if (pass == 1)
