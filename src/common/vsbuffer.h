@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * vsbuffer.h
- *	  VsReadBuffer: ReadBuffer for hot index pages, skipping the shared
- *	  buffer mapping lookup when the backend knows the buffer.
+ *	  VsReadBuffer: ReadBuffer for hot pages (index pages, and the heap
+ *	  pages an exact ranking reads), skipping the shared buffer mapping
+ *	  lookup when the backend knows the buffer.
  *
  * IDENTIFICATION
  *	  src/common/vsbuffer.h
@@ -18,10 +19,11 @@
 #include "utils/relcache.h"
 
 /*
- * Pins block blkno of index's main fork, as ReadBuffer(index, blkno) does
+ * Pins block blkno of rel's main fork, as ReadBuffer(rel, blkno) does
  * (same statistics); the caller locks and releases it as usual.
  */
-extern Buffer VsReadBuffer(Relation index, BlockNumber blkno);
-extern void VsPrefetchBuffer(Relation index, BlockNumber blkno, OffsetNumber off);
+extern Buffer VsReadBuffer(Relation rel, BlockNumber blkno);
+extern void VsPrefetchBuffer(Relation rel, BlockNumber blkno, OffsetNumber off);
+extern void VsPrefetchTuple(Relation rel, BlockNumber blkno, OffsetNumber off);
 
 #endif							/* VSEARCH_VSBUFFER_H */

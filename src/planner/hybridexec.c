@@ -45,9 +45,11 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "commands/explain.h"
+#include "common/vsbuffer.h"
 #include "common/vshint.h"
 #include "common/vstidset.h"
 #include "executor/executor.h"
@@ -100,6 +102,7 @@
 #define COST_PROBE_BASE		350 /* starting a search: descent and first round */
 #define PROBE_FACTOR		1.5 /* exact at once when below this many probes */
 #define COUNT_FIRST_FACTOR	8	/* count the bitmap first below this many */
+#define EXACT_PREFETCH		8	/* rows ahead whose heap page is prefetched */
 
 typedef enum HybridRun
 {
@@ -176,6 +179,9 @@ typedef struct HybridScanState
 	int64		nranked;
 	int64		rankcap;
 	int64		rankpos;
+	int64		sortedupto;		/* ranked[0 .. sortedupto) are in order */
+	bool		heapam;			/* the table is a heap: RunExact reads it itself */
+	Buffer		exactbuf;		/* RunExact: the heap page pinned, or invalid */
 	int64		collectuntil;	/* index: candidates to read before ranking */
 	bool		collectall;		/* index: collect until the threshold stops it */
 	int64		beyond;			/* consecutive candidates past the threshold */
@@ -370,6 +376,8 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	 */
 	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 4 : 1;
 	hs->fetch = table_index_fetch_begin(heap);
+	hs->heapam = (heap->rd_tableam == GetHeapamTableAmRoutine());
+	hs->exactbuf = InvalidBuffer;
 	hs->runcxt = AllocSetContextCreate(estate->es_query_cxt, "vsearch hybrid scan",
 									   ALLOCSET_DEFAULT_SIZES);
 	hs->run = RUN_IDLE;
@@ -400,6 +408,71 @@ FetchVersion(HybridScanState *hs, ItemPointer tid)
 	return table_tuple_fetch_row_version(hs->css.ss.ss_currentRelation, tid,
 										 hs->css.ss.ps.state->es_snapshot,
 										 hs->css.ss.ss_ScanTupleSlot);
+}
+
+/*
+ * FetchMatch fetches into the scan slot the version the snapshot sees of
+ * the row whose root TID is the bitmap's i-th entry, as FetchRoot does.
+ * On a heap it reads the page itself: through VsReadBuffer (the backend
+ * remembers which buffer held each page, so rankings that come back to
+ * the same rows skip the shared buffer mapping lookup: 20% of ranking
+ * 2,000 rows of 200,000 x 768), keeping the pin while the entries stay on
+ * the page, and prefetching the page and tuple of the entries
+ * EXACT_PREFETCH and half that ahead, so that their cache misses overlap.
+ * The opportunistic pruning an index fetch tries on each page is left to
+ * other scans.  The pin is hs->exactbuf, released by ReleaseExact.
+ */
+static bool
+FetchMatch(HybridScanState *hs, int64 i)
+{
+	Relation	rel = hs->css.ss.ss_currentRelation;
+	ItemPointerData tid = hs->bitmaptids[i];
+	BlockNumber blkno = ItemPointerGetBlockNumber(&tid);
+	HeapTupleData tuple;
+	bool		all_dead;
+	bool		found;
+
+	if (!hs->heapam)
+		return FetchRoot(hs, &tid);
+	if (i + EXACT_PREFETCH < hs->nbitmaptids)
+	{
+		ItemPointer ahead = &hs->bitmaptids[i + EXACT_PREFETCH];
+
+		VsPrefetchBuffer(rel, ItemPointerGetBlockNumber(ahead), ItemPointerGetOffsetNumber(ahead));
+	}
+	if (i + EXACT_PREFETCH / 2 < hs->nbitmaptids)
+	{
+		ItemPointer ahead = &hs->bitmaptids[i + EXACT_PREFETCH / 2];
+
+		VsPrefetchTuple(rel, ItemPointerGetBlockNumber(ahead), ItemPointerGetOffsetNumber(ahead));
+	}
+	if (!BufferIsValid(hs->exactbuf) || BufferGetBlockNumber(hs->exactbuf) != blkno)
+	{
+		Buffer		old = hs->exactbuf;
+
+		hs->exactbuf = InvalidBuffer;
+		if (BufferIsValid(old))
+			ReleaseBuffer(old);
+		hs->exactbuf = VsReadBuffer(rel, blkno);
+	}
+	LockBuffer(hs->exactbuf, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&tid, rel, hs->exactbuf, hs->css.ss.ps.state->es_snapshot,
+								   &tuple, &all_dead, true);
+	LockBuffer(hs->exactbuf, BUFFER_LOCK_UNLOCK);
+	if (found)
+		ExecStoreBufferHeapTuple(&tuple, hs->css.ss.ss_ScanTupleSlot, hs->exactbuf);
+	return found;
+}
+
+/* ReleaseExact drops FetchMatch's pin (the scan slot keeps its own). */
+static void
+ReleaseExact(HybridScanState *hs)
+{
+	Buffer		old = hs->exactbuf;
+
+	hs->exactbuf = InvalidBuffer;
+	if (BufferIsValid(old))
+		ReleaseBuffer(old);
 }
 
 /*
@@ -460,14 +533,84 @@ RankedCmp(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
 }
 
-/* SortRanked orders the ranked rows and starts returning them. */
+/*
+ * SelectSmallest reorders a[0 .. n) so that its k smallest (RankedCmp)
+ * come first, in no particular order (quickselect; 0 < k < n).
+ */
+static void
+SelectSmallest(HybridRanked *a, int64 n, int64 k)
+{
+	int64		lo = 0;
+	int64		hi = n - 1;
+
+	while (lo < hi)
+	{
+		HybridRanked pivot = a[lo + (hi - lo) / 2];
+		int64		i = lo;
+		int64		j = hi;
+
+		while (i <= j)
+		{
+			while (RankedCmp(&a[i], &pivot) < 0)
+				i++;
+			while (RankedCmp(&a[j], &pivot) > 0)
+				j--;
+			if (i <= j)
+			{
+				HybridRanked t = a[i];
+
+				a[i++] = a[j];
+				a[j--] = t;
+			}
+		}
+		if (k - 1 <= j)
+			hi = j;
+		else if (k - 1 >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+/*
+ * SortRanked starts returning the ranked rows in order.  With k known and
+ * many more rows ranked, only the k closest are sorted now (a select,
+ * then a sort of k); NextRanked sorts the others if the caller reads past
+ * them.  Sorting all of 2,000 rows for 10 was 6% of an exact ranking.
+ */
 static void
 SortRanked(HybridScanState *hs)
 {
-	if (hs->nranked > 1)
-		qsort(hs->ranked, hs->nranked, sizeof(HybridRanked), RankedCmp);
+	if (hs->k > 0 && hs->nranked > 2 * hs->k)
+	{
+		SelectSmallest(hs->ranked, hs->nranked, hs->k);
+		qsort(hs->ranked, hs->k, sizeof(HybridRanked), RankedCmp);
+		hs->sortedupto = hs->k;
+	}
+	else
+	{
+		if (hs->nranked > 1)
+			qsort(hs->ranked, hs->nranked, sizeof(HybridRanked), RankedCmp);
+		hs->sortedupto = hs->nranked;
+	}
 	hs->rankpos = 0;
 	hs->run = RUN_RANKED;
+}
+
+/*
+ * NextRanked returns the next ranked row's entry, sorting the rows past
+ * the first k when the caller reads that far.
+ */
+static HybridRanked *
+NextRanked(HybridScanState *hs)
+{
+	if (hs->rankpos == hs->sortedupto && hs->sortedupto < hs->nranked)
+	{
+		qsort(hs->ranked + hs->sortedupto, hs->nranked - hs->sortedupto,
+			  sizeof(HybridRanked), RankedCmp);
+		hs->sortedupto = hs->nranked;
+	}
+	return &hs->ranked[hs->rankpos++];
 }
 
 /*
@@ -488,13 +631,14 @@ RunExact(HybridScanState *hs)
 		{
 			CHECK_FOR_INTERRUPTS();
 			hs->visited++;
-			if (!FetchRoot(hs, &hs->bitmaptids[i]))
+			if (!FetchMatch(hs, i))
 				continue;
 			if (PassesQuals(hs, false))
 				RankRow(hs);
 			else
 				hs->rejected++;
 		}
+		ReleaseExact(hs);
 		for (int64 i = 0; i < hs->nlossy; i++)
 		{
 			for (OffsetNumber off = FirstOffsetNumber; off <= MaxHeapTuplesPerPage; off++)
@@ -1257,7 +1401,7 @@ HybridNext(ScanState *ss)
 					hs->run = hs->iscan ? RUN_STREAM : RUN_DONE;
 					break;
 				}
-				if (FetchVersion(hs, &hs->ranked[hs->rankpos++].tid))
+				if (FetchVersion(hs, &NextRanked(hs)->tid))
 					result = ss->ss_ScanTupleSlot;
 				break;
 
