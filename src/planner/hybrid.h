@@ -56,11 +56,18 @@ typedef enum HybridStrategy
 
 extern bool vs_hybrid_enabled;
 extern int	vs_hybrid_strategy;
+extern bool vs_hybrid_learn;
 
 extern CustomScanMethods VsHybridScanMethods;
 
 /* hybridpath.c: is am vsearch_hnsw or vsearch_ivf */
 extern bool VsIsVectorIndexAm(Oid am);
+
+/* hybridlearn.c: what the probes of each filter shape found */
+extern uint64 VsHybridShape(Oid relid, List *quals);
+extern double VsHybridNearRate(uint64 shape, double *probes);
+extern bool VsHybridExplore(uint64 shape);
+extern void VsHybridProbeOutcome(uint64 shape, bool near);
 
 /* orderjunk.c: the planner_hook that skips the unread ORDER BY column */
 extern void VsOrderJunkInit(void);

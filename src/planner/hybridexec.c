@@ -80,13 +80,15 @@
  * quals), a tuple of a sequential pass and an entry of the bitmap.
  * Ranking a row whose vector is stored inline uncompressed (the column's
  * average stored width is its full size) costs far less, as no
- * decompression runs: fitted on 200,000 random rows at 128 dimensions
- * (0.46 µs) and 768 (1.65 µs).
+ * decompression runs, and RunExact reads those heap pages itself
+ * (FetchMatch): 0.5-0.6 µs a row for 2,000 rows of 200,000 x 768, twice
+ * that for 100,000 (INLINE_MANY_FACTOR: rows past the CPU caches).
  */
 #define COST_EXACT_BASE		0.15
 #define COST_EXACT_DIM		0.0085
-#define COST_INLINE_BASE	0.22
-#define COST_INLINE_DIM		0.0019
+#define COST_INLINE_BASE	0.2
+#define COST_INLINE_DIM		0.0006
+#define INLINE_MANY_FACTOR	2.0 /* inline, not counted or over 5% of the rows */
 #define INLINE_WIDTH_SHARE	0.9	/* stored width / full size above this: inline */
 #define COST_GRAPH_BASE		2.2
 #define COST_GRAPH_DIM		0.0086
@@ -100,7 +102,6 @@
 #define PROBE_SAMPLE		16	/* the first check of a probe (vshint.h) */
 #define PRIOR_WEIGHT		8	/* candidates the counted rate weighs as */
 #define COST_PROBE_BASE		350 /* starting a search: descent and first round */
-#define PROBE_FACTOR		1.5 /* exact at once when below this many probes */
 #define COUNT_FIRST_FACTOR	8	/* count the bitmap first below this many */
 #define EXACT_PREFETCH		8	/* rows ahead whose heap page is prefetched */
 
@@ -192,6 +193,8 @@ typedef struct HybridScanState
 	bool		timed;			/* counted before traversal: candidates timed */
 	instr_time	indexstart;		/* when the index scan was opened */
 	double		candcost;		/* µs a candidate took so far, 0 before a check */
+	uint64		shape;			/* the filter's shape (hybridlearn.c) */
+	bool		probing;		/* this traversal is a probe, outcome not known */
 
 	/* EXPLAIN ANALYZE counters, summed over rescans */
 	int64		visited;
@@ -200,6 +203,8 @@ typedef struct HybridScanState
 	int64		reranked;
 	int64		bitmapmatches;
 	int			firstwindow;	/* widest first round of the index scans */
+	double		nearrate;		/* q the last probe decision used */
+	double		nearprobes;		/* probes it was learned from (0: none) */
 	int64		switches;
 	int64		thresholdstops;
 	int64		loops;
@@ -363,6 +368,8 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	}
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
+	hs->shape = VsHybridShape(RelationGetRelid(heap),
+							  list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS));
 	InitKeys(hs, cscan);
 	hs->storedwidth = StoredWidth(heap, hs->index);
 
@@ -853,24 +860,25 @@ static double
 ExactRowCostFor(HybridScanState *hs, double rows)
 {
 	double		full = (double) VECTOR_SIZE(hs->dim);
+	double		cost;
 
-	if (hs->storedwidth > 0 && hs->storedwidth >= INLINE_WIDTH_SHARE * full &&
-		rows >= 0 && rows < BITMAP_FIRST_SEL * TableTuples(hs))
-		return COST_INLINE_BASE + COST_INLINE_DIM * hs->dim;
-	return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
+	if (hs->storedwidth <= 0 || hs->storedwidth < INLINE_WIDTH_SHARE * full)
+		return COST_EXACT_BASE + COST_EXACT_DIM * hs->dim;
+	cost = COST_INLINE_BASE + COST_INLINE_DIM * hs->dim;
+	if (rows < 0 || rows >= BITMAP_FIRST_SEL * TableTuples(hs))
+		cost *= INLINE_MANY_FACTOR;
+	return cost;
 }
 
 /*
- * ExactRowCost is the cost of ranking one row exactly.  It is the cheap
- * inline cost when the table's statistics say its vectors are stored
- * inline uncompressed (real embeddings under the type's STORAGE main) and
- * the rows to rank are few and counted (a loaded bitmap naming under
- * BITMAP_FIRST_SEL of the table), else the cost measured with
- * pglz-compressed vectors, also used without statistics.  Many rows mean
- * many heap pages, read from outside shared buffers when the table does
- * not fit (200,000 x 768, a filter keeping half: 2.4 µs per row measured,
- * not 1.65), and the switch from traversal compares with a worst-case
- * traversal estimate, so it needs an exact estimate that is not optimistic.
+ * ExactRowCost is the cost of ranking one row exactly.  It is the inline
+ * cost when the table's statistics say its vectors are stored inline
+ * uncompressed (real embeddings under the type's STORAGE main), doubled
+ * unless the rows to rank are few and counted (a loaded bitmap naming
+ * under BITMAP_FIRST_SEL of the table): many rows mean many heap pages
+ * past the CPU caches, or outside shared buffers when the table does not
+ * fit.  Otherwise (compressed vectors, or no statistics) it is the cost
+ * measured with pglz-compressed vectors.
  */
 static double
 ExactRowCost(HybridScanState *hs)
@@ -1059,6 +1067,7 @@ StartIndex(HybridScanState *hs, bool probe)
 	 * A probe looks sooner, after a first round of PROBE_SAMPLE.
 	 */
 	hs->nextcheck = probe ? PROBE_SAMPLE : FIRST_SAMPLE;
+	hs->probing = probe;
 	hs->candcost = 0;
 	hs->timed = hs->bitmaploaded;
 	INSTR_TIME_SET_CURRENT(hs->indexstart);
@@ -1151,18 +1160,27 @@ StartRun(HybridScanState *hs)
 		p = CountedRate(hs);
 
 		/*
-		 * Exact at once when it costs at most PROBE_FACTOR probes: were the
-		 * matches around the query, traversal would have cost about one
-		 * probe, so exact is then at most that factor slower; and were
-		 * they not, a probe before exact would have added 1 / factor.
-		 * (24,000 x 384, 960 matches: the own cluster 1,740 queries/s by
-		 * traversal, 1,100 exact; an independent 4% 1,950 exact, 980 with
-		 * the probe first.)
+		 * Exact at once unless a probe is worth it: with q the chance that
+		 * the matches sit around the query (traversal then costs about the
+		 * probe), probing costs P + (1 - q) E on average against E, so it
+		 * pays when q E > P.  q is learned per filter shape (hybridlearn.c;
+		 * 1/2 before the first probe): a filter independent of the vectors
+		 * stops probing after one or two probes that failed, and the
+		 * query's own category keeps probing.  With q fixed at 1/2, a
+		 * filter independent of the vectors cost up to 1.5 times exact
+		 * (200,000 x 768, 1,931 matches: exact 1.0 ms, a probe 0.6 ms),
+		 * and with the old factor of 1.5 (q = 2/3) 1.6 times.
 		 */
 		if (vs_hybrid_strategy == HYBRID_AUTO &&
 			ExactCost(hs) < TraversalCost(hs, hs->k, p))
 		{
-			if (ExactCost(hs) <= PROBE_FACTOR * ProbeCost(hs))
+			double		e = ExactCost(hs);
+			double		pc = ProbeCost(hs);
+			double		q = VsHybridNearRate(hs->shape, &hs->nearprobes);
+
+			hs->nearrate = q;
+			if (q * e <= pc &&
+				!(0.5 * e > pc && VsHybridExplore(hs->shape)))
 			{
 				RunExact(hs);
 				return;
@@ -1182,6 +1200,20 @@ StartRun(HybridScanState *hs)
 		}
 	}
 	StartIndex(hs, probe);
+}
+
+/*
+ * ProbeDone records, once per probe, whether it found the matches around
+ * the query (traversal gave the k rows) or not (the scan switched to
+ * exact, or the index ran out first).
+ */
+static void
+ProbeDone(HybridScanState *hs, bool near)
+{
+	if (!hs->probing)
+		return;
+	hs->probing = false;
+	VsHybridProbeOutcome(hs->shape, near);
 }
 
 /*
@@ -1232,6 +1264,7 @@ MaybeSwitch(HybridScanState *hs)
 	index_endscan(hs->iscan);
 	hs->iscan = NULL;
 	hs->switches++;
+	ProbeDone(hs, false);
 	RunExact(hs);
 	return true;
 }
@@ -1304,6 +1337,7 @@ static void
 Abandoned(HybridScanState *hs)
 {
 	hs->switches++;
+	ProbeDone(hs, false);
 	if (hs->bitmap && !hs->bitmaploaded)
 	{
 		double		p;
@@ -1341,6 +1375,7 @@ CollectProgress(HybridScanState *hs)
 			return;
 		}
 		hs->collectuntil = hs->seen + Max(hs->seen / hs->extradiv, hs->k);
+		ProbeDone(hs, true);
 	}
 	if (hs->seen >= hs->collectuntil)
 		SortRanked(hs);
@@ -1436,6 +1471,7 @@ HybridNext(ScanState *ss)
 						/* the index may not hold every matching row: rank them all */
 						if (hs->bitmap && !hs->bitmaploaded)
 							LoadBitmap(hs);
+						ProbeDone(hs, false);
 						RunExact(hs);
 					}
 					else if (hs->run == RUN_COLLECT)
@@ -1622,6 +1658,8 @@ HybridExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		ExplainPropertyInteger("Bitmap Matches", NULL, hs->bitmapmatches, es);
 	if (hs->firstwindow > 0)
 		ExplainPropertyInteger("First Search Window", NULL, hs->firstwindow, es);
+	if (hs->nearprobes > 0)
+		ExplainPropertyFloat("Learned Near-Query Rate", NULL, hs->nearrate, 2, es);
 	ExplainPropertyInteger("Candidates Visited", NULL, hs->visited, es);
 	if (hs->keyexprs != NIL)
 		ExplainPropertyInteger("Rejected by Index Keys", NULL, hs->keyrejected, es);

@@ -749,6 +749,11 @@ VsPlannerInit(void)
 							 "auto chooses at run time from the rows that match; index and exact force one strategy (for testing and benchmarks).",
 							 &vs_hybrid_strategy, HYBRID_AUTO, hybrid_strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("vsearch.hybrid_learn",
+							 "Lets the hybrid scan learn, per filter, whether its matches sit around the query.",
+							 "When off, every filter is taken to have even odds (see the planner README).",
+							 &vs_hybrid_learn, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	RegisterCustomScanMethods(&VsHybridScanMethods);
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = HybridSetRelPathlist;
