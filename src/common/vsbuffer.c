@@ -26,10 +26,10 @@
  * lock (perf, fashion-mnist: 23% of an HNSW top-10 search, 23% of an IVF
  * scan; 20% of ranking 2,000 rows of 200,000 x 768 exactly, whose heap
  * pages the hybrid scan reads the same way).  Each backend remembers, per
- * block of the last few relations it read, which buffer last held the block; ReadRecentBuffer pins that
- * buffer if it still holds the block (it checks the buffer's tag under the
- * header spinlock, so a stale entry only costs a miss), and ReadBuffer runs
- * otherwise.  Four bytes per block, up to VS_RECENT_MAX_BLOCKS blocks per
+ * block of the last few relations it read, which buffer last held the
+ * block; ReadRecentBuffer pins that buffer if it still holds the block (it
+ * checks the buffer's tag under the header spinlock, so a stale entry
+ * only costs a miss), and ReadBuffer runs otherwise.  Four bytes per block, up to VS_RECENT_MAX_BLOCKS blocks per
  * relation (4 MB); blocks past that always take ReadBuffer.
  */
 #define VS_RECENT_RELS 8
@@ -114,6 +114,30 @@ VsReadBuffer(Relation rel, BlockNumber blkno)
 }
 
 /*
+ * RecentBuffer is the buffer this backend last saw holding block blkno of
+ * rel (a guess, never pinned), or InvalidBuffer when it knows none.
+ */
+static Buffer
+RecentBuffer(Relation rel, BlockNumber blkno)
+{
+	RecentMap  *map;
+	Buffer		buf;
+
+	if (RelationUsesLocalBuffers(rel) ||
+		(map = FindRecentMap(rel->rd_node)) == NULL || blkno >= map->size)
+		return InvalidBuffer;
+	buf = map->bufs[blkno];
+	return (buf > NBuffers) ? InvalidBuffer : buf;
+}
+
+/* RecentPage is the address of buffer buf's page (1-based, shared). */
+static inline char *
+RecentPage(Buffer buf)
+{
+	return BufferBlocks + (Size) (buf - 1) * BLCKSZ;
+}
+
+/*
  * VsPrefetchBuffer starts loading into the CPU cache what pinning block
  * blkno and reading its line pointer `off` will touch, when this backend
  * knows which buffer last held the block: the buffer's descriptor (the pin
@@ -127,18 +151,13 @@ VsReadBuffer(Relation rel, BlockNumber blkno)
 void
 VsPrefetchBuffer(Relation rel, BlockNumber blkno, OffsetNumber off)
 {
-	RecentMap  *map;
-	Buffer		buf;
+	Buffer		buf = RecentBuffer(rel, blkno);
 	char	   *page;
 
-	if (RelationUsesLocalBuffers(rel))
-		return;
-	map = FindRecentMap(rel->rd_node);
-	if (map == NULL || blkno >= map->size ||
-		(buf = map->bufs[blkno]) == InvalidBuffer || buf > NBuffers)
+	if (buf == InvalidBuffer)
 		return;
 	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
-	page = BufferBlocks + (Size) (buf - 1) * BLCKSZ;
+	page = RecentPage(buf);
 	__builtin_prefetch(page);
 	if (off > 0)
 		__builtin_prefetch(page + SizeOfPageHeaderData + (off - 1) * sizeof(ItemIdData));
@@ -156,19 +175,14 @@ VsPrefetchBuffer(Relation rel, BlockNumber blkno, OffsetNumber off)
 void
 VsPrefetchTuple(Relation rel, BlockNumber blkno, OffsetNumber off)
 {
-	RecentMap  *map;
-	Buffer		buf;
+	Buffer		buf = RecentBuffer(rel, blkno);
 	char	   *page;
 	unsigned	lpoff;
 
-	if (RelationUsesLocalBuffers(rel) || off == InvalidOffsetNumber)
-		return;
-	map = FindRecentMap(rel->rd_node);
-	if (map == NULL || blkno >= map->size ||
-		(buf = map->bufs[blkno]) == InvalidBuffer || buf > NBuffers ||
+	if (buf == InvalidBuffer || off == InvalidOffsetNumber ||
 		SizeOfPageHeaderData + off * sizeof(ItemIdData) > BLCKSZ)
 		return;
-	page = BufferBlocks + (Size) (buf - 1) * BLCKSZ;
+	page = RecentPage(buf);
 	lpoff = ((ItemId) (page + SizeOfPageHeaderData + (off - 1) * sizeof(ItemIdData)))->lp_off;
 	if (lpoff < SizeOfPageHeaderData || lpoff > BLCKSZ - 192)
 		return;
