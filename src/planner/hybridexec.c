@@ -1108,22 +1108,32 @@ StartIndex(HybridScanState *hs, bool probe)
 
 /*
  * CountFirst says whether to load the bitmap before anything else, when
- * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match: only
- * if ranking that many rows costs at most COUNT_FIRST_FACTOR probes.  Its
- * entries then cost a fraction of that ranking (0.1 against 0.5 to 7 µs a
- * row), and the count decides between exact at once and a probe with the
- * bitmap as filter.  Beyond, the count would only serve the probe, and
- * traversal's own first look is cheaper: the query's own category (1% of
- * 1,000,000 x 128) loaded 10,000 bitmap entries (2.2 ms) before a
- * traversal that took 0.8 ms.  MaybeSwitch still loads the bitmap when
- * the pass rate is low.
+ * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match.  Not
+ * if ranking that many rows costs more than COUNT_FIRST_FACTOR probes: the
+ * count would only serve a probe, and traversal's own first look is
+ * cheaper.  Otherwise it depends on q, the chance that the filter's
+ * matches sit around the query (hybridlearn.c): near, traversal alone
+ * finds them at about a probe's cost and the count B is wasted; far, the
+ * count lets exact start at once, where traversal would have paid its
+ * first look P before loading the bitmap anyway.  So count when q B <=
+ * (1 - q) P: with q at 1/2, when the bitmap costs less than a probe.  The
+ * query's own category on 1,000,000 x 128 (1%, 10,000 entries, 2.2 ms to
+ * load) fell from 1,823 to 369 queries/s when counted first (the
+ * traversal takes 0.5 ms); on 200,000 x 768 its 2,000 entries cost less
+ * than a probe.
  */
 static bool
 CountFirst(HybridScanState *hs, double planp)
 {
 	double		rows = planp * TableTuples(hs);
+	double		q;
 
-	return rows * ExactRowCostFor(hs, rows) <= COUNT_FIRST_FACTOR * ProbeCost(hs);
+	if (rows * ExactRowCostFor(hs, rows) > COUNT_FIRST_FACTOR * ProbeCost(hs))
+		return false;
+	if (vs_hybrid_strategy != HYBRID_AUTO)
+		return true;			/* forced traversal: the bitmap as its filter */
+	q = hs->nearrate = VsHybridNearRate(hs->shape, &hs->nearprobes);
+	return q * BitmapCost(hs) <= (1 - q) * ProbeCost(hs);
 }
 
 /*
@@ -1139,6 +1149,7 @@ StartRun(HybridScanState *hs)
 	double		p;
 	double		planp;
 	bool		probe = false;
+	bool		learn;
 
 	hs->k = 0;
 	hs->candcost = 0;			/* the model until this run's scan is timed */
@@ -1185,8 +1196,8 @@ StartRun(HybridScanState *hs)
 	 * pass rate it observes: the planner's estimate may be wrong either way
 	 * (expressions, generic plans, correlation with the query).
 	 */
-	if (hs->bitmap && planp < BITMAP_FIRST_SEL && hs->k > 0 &&
-		CountFirst(hs, planp))
+	learn = (hs->bitmap && planp < BITMAP_FIRST_SEL && hs->k > 0);
+	if (learn && CountFirst(hs, planp))
 	{
 		LoadBitmap(hs);
 		p = CountedRate(hs);
@@ -1232,6 +1243,14 @@ StartRun(HybridScanState *hs)
 		}
 	}
 	StartIndex(hs, probe);
+
+	/*
+	 * Traversal without the count is, for learning, a probe too: whether
+	 * it gives the k rows without switching says whether the filter's
+	 * matches sit around the query.
+	 */
+	if (learn && !hs->bitmaploaded && vs_hybrid_strategy == HYBRID_AUTO)
+		hs->probing = true;
 }
 
 /*
