@@ -11,7 +11,9 @@
  *	   estimate of few matches, the bitmap is built first and its matches
  *	   counted: few are ranked exactly; otherwise the vector index is
  *	   traversed and candidates not in the bitmap are rejected without a
- *	   heap visit.
+ *	   heap visit.  Whether to count first, and whether to look around the
+ *	   query before ranking, depend on how often this filter's matches sat
+ *	   around the query before (hybridlearn.c).
  *	 - Otherwise the vector index is traversed and each candidate's heap
  *	   row tested.
  *	 - While the first k rows are collected, the observed pass rate gives
@@ -103,7 +105,7 @@
 #define PRIOR_WEIGHT		8	/* candidates the counted rate weighs as */
 #define COST_PROBE_BASE		350 /* starting a search: descent and first round */
 #define COUNT_FIRST_FACTOR	8	/* count the bitmap first below this many */
-#define UNCOUNTED_SPEND		0.25/* uncounted: traverse this share of exact first */
+#define UNCOUNTED_SPEND		0.25	/* uncounted: traverse this share of exact first */
 #define EXACT_PREFETCH		8	/* rows ahead whose heap page is prefetched */
 
 typedef enum HybridRun
@@ -195,7 +197,8 @@ typedef struct HybridScanState
 	instr_time	indexstart;		/* when the index scan was opened */
 	double		candcost;		/* µs a candidate took so far, 0 before a check */
 	uint64		shape;			/* the filter's shape (hybridlearn.c) */
-	bool		probing;		/* this traversal is a probe, outcome not known */
+	bool		probing;		/* a probe, or a traversal standing for one,
+								 * whose outcome is not recorded yet */
 
 	/* EXPLAIN ANALYZE counters, summed over rescans */
 	int64		visited;
@@ -369,8 +372,10 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	}
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
-	hs->shape = VsHybridShape(RelationGetRelid(heap),
-							  list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS));
+	/* only scans with a bitmap learn (StartRun's count and probe) */
+	if (hs->bitmap)
+		hs->shape = VsHybridShape(RelationGetRelid(heap),
+								  list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS));
 	InitKeys(hs, cscan);
 	hs->storedwidth = StoredWidth(heap, hs->index);
 
