@@ -123,11 +123,14 @@ vsb_metric_name(VsbMetric m)
 static const char *const attr_names[VSB_NATTR] = {"label", "attr_u", "attr_c"};
 
 /*
- * vsb_attr_col maps an attribute column name to its index, or -1.
+ * vsb_attr_col maps a filter column name to its attribute index,
+ * VSB_COL_ID for "id" (the row's number), or -1.
  */
 int
 vsb_attr_col(const char *name)
 {
+	if (strcmp(name, "id") == 0)
+		return VSB_COL_ID;
 	for (int i = 0; i < VSB_NATTR; i++)
 		if (strcmp(name, attr_names[i]) == 0)
 			return i;
@@ -137,6 +140,8 @@ vsb_attr_col(const char *name)
 const char *
 vsb_attr_name(int col)
 {
+	if (col == VSB_COL_ID)
+		return "id";
 	return (col >= 0 && col < VSB_NATTR) ? attr_names[col] : "?";
 }
 
@@ -209,7 +214,7 @@ ParseOneFilter(const char *item, VsbFilter *f)
 
 	f->col = vsb_attr_col(fields[1]);
 	if (f->col < 0)
-		vsb_die("filter \"%s\": unknown column \"%s\" (expected label, attr_u or attr_c)",
+		vsb_die("filter \"%s\": unknown column \"%s\" (expected id, label, attr_u or attr_c)",
 				item, fields[1]);
 
 	if (strcmp(fields[2], "lt") == 0)
@@ -225,7 +230,11 @@ ParseOneFilter(const char *item, VsbFilter *f)
 				item, fields[2]);
 
 	if (strcmp(fields[3], "q") == 0)
+	{
+		if (f->col == VSB_COL_ID)
+			vsb_die("filter \"%s\": queries have no id to compare with; give a number", item);
 		f->from_query = true;
+	}
 	else
 		f->value = (int) vsb_parse_long(fields[3], "filter value", INT_MIN, INT_MAX);
 }
@@ -277,27 +286,29 @@ vsb_filter_param(const VsbFilter *f, const int32_t *qrow)
 }
 
 /*
- * vsb_filter_match tells whether base row attributes "row" pass filter f for
- * the query with attributes "qrow".
+ * vsb_filter_match tells whether base row number id, with attributes
+ * "row", passes filter f for the query with attributes "qrow".
  */
 bool
-vsb_filter_match(const VsbFilter *f, const int32_t *row, const int32_t *qrow)
+vsb_filter_match(const VsbFilter *f, uint32_t id, const int32_t *row, const int32_t *qrow)
 {
-	int			v;
+	int64_t		x;
+	int64_t		v;
 
 	if (f->op == VSB_OP_NONE)
 		return true;
+	x = f->col == VSB_COL_ID ? (int64_t) id : (int64_t) row[f->col];
 	v = vsb_filter_param(f, qrow);
 	switch (f->op)
 	{
 		case VSB_OP_LT:
-			return row[f->col] < v;
+			return x < v;
 		case VSB_OP_EQ:
-			return row[f->col] == v;
+			return x == v;
 		case VSB_OP_NE:
-			return row[f->col] != v;
+			return x != v;
 		case VSB_OP_GE:
-			return row[f->col] >= v;
+			return x >= v;
 		case VSB_OP_NONE:
 			break;
 	}

@@ -31,6 +31,7 @@
 
 /* Attribute columns, in file order; names match the SQL columns. */
 #define VSB_NATTR		3
+#define VSB_COL_ID		VSB_NATTR	/* filter column "id": the row's number */
 #define VSB_ATTR_LABEL	0			/* class label or latent cluster id */
 #define VSB_ATTR_U		1			/* uniform 0..999, independent of the vector */
 #define VSB_ATTR_C		2			/* 0..999, a function of label: correlated */
@@ -119,7 +120,8 @@ extern int	vsb_parse_filters(const char *list, VsbFilter *out, int max);
 extern int	vsb_attr_col(const char *name);
 extern const char *vsb_attr_name(int col);
 extern const char *vsb_op_sql(VsbOp op);
-extern bool vsb_filter_match(const VsbFilter *f, const int32_t *row, const int32_t *qrow);
+extern bool vsb_filter_match(const VsbFilter *f, uint32_t id, const int32_t *row,
+							 const int32_t *qrow);
 extern int	vsb_filter_param(const VsbFilter *f, const int32_t *qrow);
 
 /* cache files */

@@ -185,7 +185,7 @@ Worker(void *arg)
 
 				for (int f = 0; f < nf; f++)
 				{
-					if (!vsb_filter_match(&s->filters[f], row, qrow))
+					if (!vsb_filter_match(&s->filters[f], j, row, qrow))
 						continue;
 					if (isnan(dist))
 						dist = vsb_distance(s->metric, s->query->data + (size_t) (q0 + b) * d, x, d);
