@@ -1113,7 +1113,9 @@ StartIndex(HybridScanState *hs, bool probe)
 
 /*
  * CountFirst says whether to load the bitmap before anything else, when
- * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match.  Not
+ * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match; under
+ * the automatic strategy it leaves the learned q it used in hs->nearrate,
+ * for StartRun's probe decision and EXPLAIN.  Not
  * if ranking that many rows costs more than COUNT_FIRST_FACTOR probes: the
  * count would only serve a probe, and traversal's own first look is
  * cheaper.  Otherwise it depends on q, the chance that the filter's
@@ -1154,7 +1156,7 @@ StartRun(HybridScanState *hs)
 	double		p;
 	double		planp;
 	bool		probe = false;
-	bool		learn;
+	bool		maycount;		/* few matches expected, a bitmap, a LIMIT */
 
 	hs->k = 0;
 	hs->candcost = 0;			/* the model until this run's scan is timed */
@@ -1201,8 +1203,8 @@ StartRun(HybridScanState *hs)
 	 * pass rate it observes: the planner's estimate may be wrong either way
 	 * (expressions, generic plans, correlation with the query).
 	 */
-	learn = (hs->bitmap && planp < BITMAP_FIRST_SEL && hs->k > 0);
-	if (learn && CountFirst(hs, planp))
+	maycount = (hs->bitmap && planp < BITMAP_FIRST_SEL && hs->k > 0);
+	if (maycount && CountFirst(hs, planp))
 	{
 		LoadBitmap(hs);
 		p = CountedRate(hs);
@@ -1224,9 +1226,8 @@ StartRun(HybridScanState *hs)
 		{
 			double		e = ExactCost(hs);
 			double		pc = ProbeCost(hs);
-			double		q = VsHybridNearRate(hs->shape, &hs->nearprobes);
+			double		q = hs->nearrate;	/* CountFirst read it */
 
-			hs->nearrate = q;
 			if (q * e <= pc &&
 				!(0.5 * e > pc && VsHybridExplore(hs->shape)))
 			{
@@ -1254,7 +1255,7 @@ StartRun(HybridScanState *hs)
 	 * it gives the k rows without switching says whether the filter's
 	 * matches sit around the query.
 	 */
-	if (learn && !hs->bitmaploaded && vs_hybrid_strategy == HYBRID_AUTO)
+	if (maycount && !hs->bitmaploaded && vs_hybrid_strategy == HYBRID_AUTO)
 		hs->probing = true;
 }
 
