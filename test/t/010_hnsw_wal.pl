@@ -12,7 +12,10 @@ use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1, extra => ['--data-checksums']);
-$primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
+# Full page images of every Generic WAL record make WAL fast: keep it until
+# the standby has streamed it (the fresh-clone CI of fc93e20 lost segment 8
+# before the standby connected, and the catch-up waited until it timed out).
+$primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\nwal_keep_size = '1GB'\n");
 $primary->start;
 $primary->backup('base');
 

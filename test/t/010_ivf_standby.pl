@@ -17,7 +17,9 @@ $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', qq(
 wal_consistency_checking = 'generic'
 max_wal_senders = 2
+wal_keep_size = '1GB'
 ));
+# wal_keep_size: WAL with full page images outruns a standby still connecting
 $primary->start;
 $primary->backup('ivf_backup');
 
