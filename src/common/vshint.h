@@ -72,6 +72,16 @@ extern int	VsScanFirstWindow;
  */
 extern int64 VsScanKeyRejected;
 
+/*
+ * Batches of lists an IVF scan started reading, ever, in this backend
+ * (a batch read again because its pass left rows out counts once).  Rows
+ * come in exact distance order within a batch and only roughly across
+ * batches, so a caller that must know whether a closer row can still come
+ * reads differences: the hybrid node, when a filter rejected most of the
+ * first batch, keeps reading into the next one (planner README).
+ */
+extern int64 VsScanBatches;
+
 #define VS_REJECT_CHECK_EVERY	64
 
 /* Returns true when the scan should give up; arg is VsScanRejectArg. */

@@ -428,6 +428,7 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 				so->batchStart = so->batchEnd;
 			so->batchEnd = Min(so->nlists, so->batchStart + (so->tail ? so->nlists : so->probes));
 			so->haveLast = false;
+			VsScanBatches++;
 		}
 		ReadBatch(scan);
 		MemoryContextSwitchTo(old);

@@ -187,6 +187,9 @@ typedef struct HybridScanState
 	bool		heapam;			/* the table is a heap: RunExact reads it itself */
 	Buffer		exactbuf;		/* RunExact: the heap page pinned, or invalid */
 	int64		collectuntil;	/* index: candidates to read before ranking */
+	int64		laterneed;		/* IVF: candidates to read from a later batch */
+	int64		laterbatch;		/* VsScanBatches when k rows had passed */
+	int64		laterfrom;		/* seen when a later batch began, or -1 */
 	bool		collectall;		/* index: collect until the threshold stops it */
 	int64		beyond;			/* consecutive candidates past the threshold */
 	int64		passed;
@@ -1095,6 +1098,7 @@ StartIndex(HybridScanState *hs, bool probe)
 	PG_END_TRY();
 	hs->nranked = hs->rankpos = 0;
 	hs->collectuntil = 0;
+	hs->laterneed = 0;
 	hs->passed = hs->seen = hs->beyond = 0;
 	hs->collectall = (hs->k == 0);
 	/*
@@ -1416,8 +1420,16 @@ Abandoned(HybridScanState *hs)
  * HNSW; at least k) and then returns every collected row in exact distance order:
  * index scans return rows in near order across their rounds or batches,
  * and under a filter the k-th passing row can come from a round where a
- * closer passing row is still one round away.  Before k rows passed, the
- * scan may switch to exact.
+ * closer passing row is still one round away.  Under IVF, when the filter
+ * rejected most of those c candidates (it fails around the query: the
+ * query's own cluster excluded, or matches in a far one), the c more must
+ * come from a batch after the one that gave the k-th row: the lists
+ * nearest the query are ranked by their centres, and with the query's
+ * own region failing, the nearest passing rows often sit in lists of the
+ * next batch (pgTAP set, 20 lists and 5 probes, the query's cluster
+ * excluded: recall 0.76 reading only the batch that gave the k rows, 0.94
+ * with 8 probes, 0.995 with 10).  Before k rows passed, the scan may
+ * switch to exact.
  */
 static void
 CollectProgress(HybridScanState *hs)
@@ -1432,7 +1444,21 @@ CollectProgress(HybridScanState *hs)
 			return;
 		}
 		hs->collectuntil = hs->seen + Max(hs->seen / hs->extradiv, hs->k);
+		if ((hs->flags & HYBRID_FLAG_HNSW) == 0 && 2 * hs->passed < hs->seen)
+		{
+			hs->laterneed = Max(hs->seen, hs->k);
+			hs->laterbatch = VsScanBatches;
+			hs->laterfrom = -1;
+		}
 		ProbeDone(hs, true);
+	}
+	if (hs->laterneed > 0)
+	{
+		/* the candidate just read is the first of a later batch */
+		if (hs->laterfrom < 0 && VsScanBatches > hs->laterbatch)
+			hs->laterfrom = hs->seen - 1;
+		if (hs->laterfrom < 0 || hs->seen - hs->laterfrom < hs->laterneed)
+			return;
 	}
 	if (hs->seen >= hs->collectuntil)
 		SortRanked(hs);

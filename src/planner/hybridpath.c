@@ -544,6 +544,9 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	double		sel;
 	Cost		exact_cost;
 	Cost		index_cost = disable_cost;
+	Cost		index_startup = disable_cost;
+	Cost		startup;
+	double		frac;
 	Cost		cost;
 	List	   *keyquals;
 	List	   *keycols;
@@ -598,6 +601,7 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	 * the ordered index scan read to k rows of its filtered output.
 	 */
 	k = LimitTuples(parse, rel->rows);
+	frac = Min(1.0, k / Max(rel->rows, 1.0));
 	sel = (rel->tuples > 0) ? Min(1.0, rel->rows / rel->tuples) : 1.0;
 	exact_cost = disable_cost;
 	foreach(lc, rel->pathlist)
@@ -608,10 +612,9 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 			continue;
 		if (IsA(p, IndexPath) && ((IndexPath *) p)->indexinfo == index)
 		{
-			double		frac = Min(1.0, k / Max(rel->rows, 1.0));
-
 			index_cost = Min(index_cost,
 							 p->startup_cost + (p->total_cost - p->startup_cost) * frac);
+			index_startup = Min(index_startup, p->startup_cost);
 		}
 		else if (p->pathkeys == NIL)
 			exact_cost = Min(exact_cost, p->total_cost);
@@ -620,6 +623,18 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 			  rel->reltarget->width, 0.0, work_mem, k);
 	exact_cost = sortpath.startup_cost;
 	cost = Min(exact_cost, index_cost) * 0.9;
+
+	/*
+	 * Shaped like the ordered index scan: its startup (or less), and the
+	 * rest charged so that reading k rows costs `cost`.  A Limit directly
+	 * above sees the same cost as with everything charged to startup, but
+	 * a Merge Append over partitions adds up its children's startup costs
+	 * and charges only a share of their run costs: charged all at startup,
+	 * the per-partition scans lost to the core's ordered index scans
+	 * (pgTAP set, IVF partitions, a 2% filter: 375 against 344), whose
+	 * plan returned a far cluster's rows in the order of IVF's batches.
+	 */
+	startup = Min(cost, index_startup * 0.9);
 
 	bitmap = quals ? FindBitmapPath(root, rel) : NULL;
 	MatchKeyQuals(rel, index, &keyquals, &keycols);
@@ -639,8 +654,9 @@ HybridSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntr
 	cpath->path.parallel_safe = rel->consider_parallel;
 	cpath->path.parallel_workers = 0;
 	cpath->path.rows = rel->rows;
-	cpath->path.startup_cost = cost;
-	cpath->path.total_cost = cost + cpu_tuple_cost * rel->rows * (1.0 - Min(1.0, sel));
+	cpath->path.startup_cost = startup;
+	cpath->path.total_cost = startup + (cost - startup) / frac +
+		cpu_tuple_cost * rel->rows * (1.0 - Min(1.0, sel));
 	cpath->path.pathkeys = root->query_pathkeys;
 	cpath->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 	cpath->custom_paths = bitmap ? list_make1(bitmap) : NIL;

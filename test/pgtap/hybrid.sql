@@ -18,12 +18,12 @@ SET vsearch.hybrid_learn = off;
 SELECT setseed(0.57);
 DROP TABLE IF EXISTS hy_items, hy_queries, hy_centres, hy_basis, hy_parts, hy_keyed, hy_keyed_ivf, hy_wide;
 CREATE TABLE hy_centres AS
-  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 32))::vector(32) AS centre
+  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 32) WHERE c >= 0)::vector(32) AS centre
     FROM generate_series(0, 49) c;
 -- each cluster spans a random 10-dimensional subspace, plus a little noise
 -- (embeddings have a low intrinsic dimension)
 CREATE TABLE hy_basis AS
-  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.3)::real FROM generate_series(1, 32))::vector(32) AS b
+  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.3)::real FROM generate_series(1, 32) WHERE c >= 0 AND k > 0)::vector(32) AS b
     FROM generate_series(0, 49) c, generate_series(1, 10) k;
 CREATE FUNCTION pg_temp.point(c int) RETURNS vector LANGUAGE sql AS $$
   SELECT (SELECT centre FROM hy_centres WHERE hy_centres.c = $1)
