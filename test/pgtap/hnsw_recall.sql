@@ -11,12 +11,15 @@ SELECT setseed(0.31);
 DROP TABLE IF EXISTS hr_items, hr_queries, hr_centres, hr_basis, hr_regions, hr_grown;
 -- Embedding-like data: 100 cluster centres; each cluster spans a random
 -- 16-dimensional subspace of the 128 dimensions, plus a little noise in
--- every dimension (real embeddings have low intrinsic dimension).
+-- every dimension (real embeddings have low intrinsic dimension).  The
+-- sub-selects that draw the centres and subspaces refer to the outer row
+-- (WHERE c >= 0): uncorrelated, PostgreSQL evaluates them once, and every
+-- cluster was the same line.
 CREATE TABLE hr_centres AS
-  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 128))::vector(128) AS centre
+  SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 128) WHERE c >= 0)::vector(128) AS centre
     FROM generate_series(0, 99) c;
 CREATE TABLE hr_basis AS
-  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.2)::real FROM generate_series(1, 128))::vector(128) AS b
+  SELECT c, k, ARRAY(SELECT ((random() * 2 - 1) * 0.2)::real FROM generate_series(1, 128) WHERE c >= 0 AND k > 0)::vector(128) AS b
     FROM generate_series(0, 99) c, generate_series(1, 16) k;
 CREATE FUNCTION pg_temp.point(c int) RETURNS vector LANGUAGE sql AS $$
   SELECT (SELECT centre FROM hr_centres WHERE hr_centres.c = $1)
@@ -54,8 +57,9 @@ BEGIN
   END LOOP;
 END $$;
 
--- recall@k of the index for every query, against an exact scan
-CREATE FUNCTION pg_temp.recall(k int, op text DEFAULT '<->') RETURNS float8 LANGUAGE plpgsql AS $$
+-- recall@k of the index on tab for every query, against an exact scan
+CREATE FUNCTION pg_temp.recall(k int, op text DEFAULT '<->', tab text DEFAULT 'hr_items')
+RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
   r record;
   hits bigint := 0;
@@ -64,11 +68,11 @@ DECLARE
 BEGIN
   FOR r IN SELECT q, v FROM hr_queries LOOP
     SET LOCAL enable_indexscan = off;
-    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM hr_items ORDER BY v %s $1 LIMIT %s) s', op, k)
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I ORDER BY v %s $1 LIMIT %s) s', tab, op, k)
       INTO exact USING r.v;
     SET LOCAL enable_indexscan = on;
     SET LOCAL enable_seqscan = off;
-    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM hr_items ORDER BY v %s $1 LIMIT %s) s', op, k)
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I ORDER BY v %s $1 LIMIT %s) s', tab, op, k)
       INTO approx USING r.v;
     SET LOCAL enable_seqscan = on;
     hits := hits + (SELECT count(*) FROM unnest(approx) a WHERE a = ANY (exact));
@@ -117,7 +121,15 @@ SELECT pg_temp.settle();
 VACUUM hr_items;
 SELECT is((SELECT row(elements, deleted) FROM vsearch_hnsw_check('hr_hnsw')), row(5750::bigint, 0::bigint),
           'vacuum: deleted elements are unlinked and freed, checker passes');
-SELECT cmp_ok(pg_temp.logged('after deleting 75% and vacuum: recall@10 >= 0.95', pg_temp.recall(10)), '>=', 0.95::float8, 'after deleting 75% and vacuum: recall@10 >= 0.95');
+-- The 5,750 rows left (57 a cluster, in 16-dimensional spreads) are a
+-- harder set than the 23,000 were: a fresh build of them finds 0.80-0.85
+-- of the true top 10 at ef_search 40.  The repaired graph must do as well.
+CREATE TABLE hr_fresh AS SELECT * FROM hr_items;
+CREATE INDEX ON hr_fresh USING vsearch_hnsw (v vector_l2_ops);
+SELECT cmp_ok(pg_temp.logged('after deleting 75% and vacuum', pg_temp.recall(10)), '>=',
+              pg_temp.logged('a fresh build of the rows left', pg_temp.recall(10, '<->', 'hr_fresh')) - 0.02,
+              'after deleting 75% and vacuum: recall@10 at least a fresh build''s of the same rows, less 0.02');
+DROP TABLE hr_fresh;
 -- freed space is reused: 3,000 new rows fit where 17,250 were freed
 CREATE TEMP TABLE hr_size AS SELECT pg_relation_size('hr_hnsw') AS before;
 INSERT INTO hr_items SELECT i, pg_temp.point(i % 100) FROM generate_series(30001, 33000) i;
