@@ -23,6 +23,7 @@ int			VsScanProbeHint = 0;
 int			VsScanFirstWindow = 0;
 int64		VsScanKeyRejected = 0;
 int64		VsScanBatches = 0;
+double		VsScanLastDistance = 0;
 VsScanRejectFn VsScanRejectCheck = NULL;
 void	   *VsScanRejectArg = NULL;
 bool		VsScanAbandoned = false;

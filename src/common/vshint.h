@@ -82,6 +82,13 @@ extern int64 VsScanKeyRejected;
  */
 extern int64 VsScanBatches;
 
+/*
+ * The index's own distance of the row an IVF scan returned last (set by
+ * each amgettuple that returns a row), comparable only with other rows of
+ * the same scan: the caller reads it right after index_getnext_tid.
+ */
+extern double VsScanLastDistance;
+
 #define VS_REJECT_CHECK_EVERY	64
 
 /* Returns true when the scan should give up; arg is VsScanRejectArg. */

@@ -445,6 +445,7 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		SiftDown(so->items, so->nitems, 0, false);
 	so->haveLast = true;
 	scan->xs_heaptid = so->last.tid;
+	VsScanLastDistance = so->last.dist;
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
 	return true;

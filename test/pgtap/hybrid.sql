@@ -9,7 +9,7 @@
 -- similarity form and IVF.  Drops its tables.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(107);
+SELECT plan(109);
 -- The strategies read below are the cost model's own: what the session
 -- learns from its probes (vsearch.hybrid_learn) is off until the tests of
 -- it at the end.
@@ -393,6 +393,30 @@ SELECT tap FROM (VALUES
   LATERAL unnest(ARRAY[is(c.short, 0, c.label || ': every query returns min(k, matches) rows'),
                        cmp_ok(c.recall, '>=', 0.95::float8, c.label || ': recall >= 0.95')]) tap;
 
+-- IVF under a filter failing around the query (its own cluster excluded):
+-- the extra read goes on into the next batch, passing over the rest of the
+-- first (farther than every row collected), but not the rows tied with
+-- the k-th: 50 copies of the 10th passing row's vector make `WITH TIES`
+-- return 60 rows, and passed over they came back as 14.
+CREATE TABLE hy_ties AS SELECT * FROM hy_items;
+INSERT INTO hy_ties SELECT 100000 + g, 0, 99,
+    (SELECT emb FROM hy_items x WHERE x.cl <> (SELECT cl FROM hy_queries WHERE q = 1)
+      ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) OFFSET 9 LIMIT 1)
+  FROM generate_series(1, 50) g;
+CREATE INDEX ON hy_ties (cl);
+CREATE INDEX ON hy_ties USING vsearch_ivf (emb vector_l2_ops) WITH (lists = 40);
+ANALYZE hy_ties;
+SET vsearch.hybrid_strategy = index;
+SELECT ok(EXISTS (SELECT 1 FROM pg_temp.plan($$ SELECT id FROM hy_ties WHERE cl <> (SELECT cl FROM hy_queries WHERE q = 1)
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) LIMIT 10 $$, true) p
+          WHERE p ~ 'Passed Over in Batch: [1-9]'),
+          'IVF, the query''s cluster excluded: the rest of the first batch is passed over');
+SELECT is((SELECT count(*) FROM (SELECT id FROM hy_ties WHERE cl <> (SELECT cl FROM hy_queries WHERE q = 1)
+            ORDER BY emb <-> (SELECT v FROM hy_queries WHERE q = 1) FETCH FIRST 10 ROWS WITH TIES) s),
+          60::bigint, 'IVF, WITH TIES: the 50 rows tied with the 10th are not passed over');
+RESET vsearch.hybrid_strategy;
+DROP TABLE hy_ties;
+
 -- Few matches by count, but all of them around the query: 24,000 x 384
 -- with the vectors TOASTed (out of line, uncompressed: STORAGE EXTERNAL,
 -- and a 600-byte column that takes the rows past the 2 kB at which
@@ -458,15 +482,22 @@ $$;
 -- member about as far from the query as the next), so HNSW at ef_search 40
 -- finds about 93% of the true top 10 even without a filter (40 queries, 4
 -- builds: 0.928-0.943); one query's exact top 10, the earlier form of this
--- test, failed in one CI run of five.  Ten queries, mean recall.
+-- test, failed in one CI run of five.  Ten queries, mean recall, at
+-- ef_search 100: at 40 this test failed 2 runs of 10 once the set's
+-- clusters were real (which changed its random stream); in 11 runs with
+-- the values printed the hybrid's recall equalled the plain scan's query
+-- by query, with means down to 0.89, so what failed was the 0.85 bound on
+-- the graph's noise, which is there to catch a broken search.
 CREATE TEMP TABLE hy_wide_q10 AS
   SELECT q, (SELECT centre FROM hy_wide_c WHERE c = 7)
             + ARRAY(SELECT ((random() - 0.5) * 0.6)::real FROM generate_series(1, 384) WHERE q > 0)::vector(384) AS v
     FROM generate_series(1, 10) q;
+SET vsearch.ef_search = 100;
 SELECT ok((SELECT avg(pg_temp.wide_recall('cl = 7', 'auto', v)) >= avg(pg_temp.wide_recall('cl = 7', 'core', v)) - 0.02
                   AND avg(pg_temp.wide_recall('cl = 7', 'auto', v)) >= 0.85
              FROM hy_wide_q10),
           'own cluster, 4% of rows: recall@10 over 10 queries as good as the plain index scan''s, and >= 0.85');
+RESET vsearch.ef_search;
 SELECT is(cardinality(pg_temp.wide_ids('u = 3', 'auto', (SELECT v FROM hy_wide_q))), 10, 'independent 4%: 10 rows');
 SELECT cmp_ok(pg_temp.wide_recall('u = 3', 'auto', (SELECT v FROM hy_wide_q)), '>=', 0.9::float8,
               'independent 4%: recall >= 0.9 against exact (one query)');
