@@ -77,8 +77,9 @@ extern int64 VsScanKeyRejected;
  * (a batch read again because its pass left rows out counts once).  Rows
  * come in exact distance order within a batch and only roughly across
  * batches, so a caller that must know whether a closer row can still come
- * reads differences: the hybrid node, when a filter rejected most of the
- * first batch, keeps reading into the next one (planner README).
+ * reads differences: the hybrid node, when its filter fails around the
+ * query, reads on into the batch after the one that gave its k-th row
+ * (planner README).
  */
 extern int64 VsScanBatches;
 

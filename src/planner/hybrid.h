@@ -58,6 +58,9 @@ extern bool vs_hybrid_enabled;
 extern int	vs_hybrid_strategy;
 extern bool vs_hybrid_learn;
 
+/* hybridlearn.c: probes counted per shape before the counts are halved */
+#define HYBRID_LEARN_CAP	32
+
 extern CustomScanMethods VsHybridScanMethods;
 
 /* hybridpath.c: is am vsearch_hnsw or vsearch_ivf */

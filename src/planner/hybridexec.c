@@ -209,7 +209,9 @@ typedef struct HybridScanState
 	bool		timed;			/* counted before traversal: candidates timed */
 	instr_time	indexstart;		/* when the index scan was opened */
 	double		candcost;		/* µs a candidate took so far, 0 before a check */
-	uint64		shape;			/* the filter's shape (hybridlearn.c) */
+	List	   *shapequals;		/* the quals whose shape is learned */
+	uint64		shape;			/* their shape (hybridlearn.c), once computed */
+	bool		shapeknown;		/* shape is computed */
 	bool		probing;		/* a probe, or a traversal standing for one,
 								 * whose outcome is not recorded yet */
 
@@ -222,6 +224,7 @@ typedef struct HybridScanState
 	int64		bitmapmatches;
 	int			firstwindow;	/* widest first round of the index scans */
 	double		nearrate;		/* q the last probe decision used */
+	bool		nearknown;		/* nearrate was looked up for this run */
 	double		nearprobes;		/* probes it was learned from (0: none) */
 	int64		switches;
 	int64		thresholdstops;
@@ -386,10 +389,9 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	}
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
-	/* only scans with a bitmap learn (StartRun's count and probe) */
-	if (hs->bitmap)
-		hs->shape = VsHybridShape(RelationGetRelid(heap),
-								  list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS));
+	/* only scans with a bitmap learn (StartRun's count and probe): Shape */
+	hs->shapequals = list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS);
+	hs->shapeknown = false;
 	InitKeys(hs, cscan);
 	hs->storedwidth = StoredWidth(heap, hs->index);
 
@@ -1130,10 +1132,45 @@ StartIndex(HybridScanState *hs, bool probe)
 }
 
 /*
+ * Shape is the filter shape of the scan's quals (hybridlearn.c), computed
+ * at its first use in this execution: it prints the quals' tree, 4% of
+ * the backend's profile for a query that ranks the 6 rows a 0.01% filter
+ * keeps on fashion-mnist (pgbench, perf), and such a query never needs it.
+ */
+static uint64
+Shape(HybridScanState *hs)
+{
+	if (!hs->shapeknown)
+	{
+		MemoryContext old = MemoryContextSwitchTo(hs->css.ss.ps.state->es_query_cxt);
+
+		hs->shape = VsHybridShape(RelationGetRelid(hs->css.ss.ss_currentRelation),
+								  hs->shapequals);
+		MemoryContextSwitchTo(old);
+		hs->shapeknown = true;
+	}
+	return hs->shape;
+}
+
+/*
+ * NearRate is the learned q of the scan's filter (hybridlearn.c), looked
+ * up once per run and left in hs->nearrate (and the probes it was learned
+ * from in hs->nearprobes) for EXPLAIN.
+ */
+static double
+NearRate(HybridScanState *hs)
+{
+	if (!hs->nearknown)
+	{
+		hs->nearrate = VsHybridNearRate(Shape(hs), &hs->nearprobes);
+		hs->nearknown = true;
+	}
+	return hs->nearrate;
+}
+
+/*
  * CountFirst says whether to load the bitmap before anything else, when
- * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match; under
- * the automatic strategy it leaves the learned q it used in hs->nearrate,
- * for StartRun's probe decision and EXPLAIN.  Not
+ * the planner expects a fraction planp (< BITMAP_FIRST_SEL) to match.  Not
  * if ranking that many rows costs more than COUNT_FIRST_FACTOR probes: the
  * count would only serve a probe, and traversal's own first look is
  * cheaper.  Otherwise it depends on q, the chance that the filter's
@@ -1157,7 +1194,10 @@ CountFirst(HybridScanState *hs, double planp)
 		return false;
 	if (vs_hybrid_strategy != HYBRID_AUTO)
 		return true;			/* forced traversal: the bitmap as its filter */
-	q = hs->nearrate = VsHybridNearRate(hs->shape, &hs->nearprobes);
+	/* q is at most (cap + 1) / (cap + 2): then no q could say no */
+	if (BitmapCost(hs) * (HYBRID_LEARN_CAP + 2) <= ProbeCost(hs))
+		return true;
+	q = NearRate(hs);
 	return q * BitmapCost(hs) <= (1 - q) * ProbeCost(hs);
 }
 
@@ -1177,6 +1217,7 @@ StartRun(HybridScanState *hs)
 	bool		maycount;		/* few matches expected, a bitmap, a LIMIT */
 
 	hs->k = 0;
+	hs->nearknown = false;
 	hs->candcost = 0;			/* the model until this run's scan is timed */
 	if (hs->limit)
 	{
@@ -1244,10 +1285,11 @@ StartRun(HybridScanState *hs)
 		{
 			double		e = ExactCost(hs);
 			double		pc = ProbeCost(hs);
-			double		q = hs->nearrate;	/* CountFirst read it */
+			/* at e <= pc no q probes: leave the shape unread */
+			double		q = (e <= pc) ? 0 : NearRate(hs);
 
 			if (q * e <= pc &&
-				!(0.5 * e > pc && VsHybridExplore(hs->shape)))
+				!(0.5 * e > pc && VsHybridExplore(Shape(hs))))
 			{
 				RunExact(hs);
 				return;
@@ -1288,7 +1330,7 @@ ProbeDone(HybridScanState *hs, bool near)
 	if (!hs->probing)
 		return;
 	hs->probing = false;
-	VsHybridProbeOutcome(hs->shape, near);
+	VsHybridProbeOutcome(Shape(hs), near);
 }
 
 /*
@@ -1458,12 +1500,11 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
  * those c candidates passed than half the share of the table that matches
  * (the filter fails around the query: the query's own cluster excluded,
  * or matches in a far one), the c more must come from a batch after the
- * one that gave the k-th row: the lists
- * nearest the query are ranked by their centres, and with the query's
- * own region failing, the nearest passing rows often sit in lists of the
- * next batch (pgTAP set, 20 lists and 5 probes, the query's cluster
- * excluded: recall 0.76 reading only the batch that gave the k rows, 0.94
- * with 8 probes, 0.995 with 10).  Not for a filter that passes around the
+ * one that gave the k-th row: the lists nearest the query are ranked by
+ * their centres, and with the query's own region failing, the nearest
+ * passing rows often sit in lists of the next batch (pgTAP set, 20 lists
+ * and 5 probes, the query's cluster excluded: recall 0.76 reading only
+ * the batch that gave the k rows, 0.94 with 8 probes, 0.995 with 10).  Not for a filter that passes around the
  * query what it passes elsewhere: that one's first batch is as good as an
  * unfiltered query's (fashion-mnist, 60 lists, 8 probes, a filter keeping
  * 10% independently of the vectors: 158 -> 35 queries/s when every filter
@@ -1475,8 +1516,8 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
  * tie next to the k-th row (50 copies of the 10th row's vector: 14 rows
  * came back for 60 when they were passed over).  In the next batch a row
  * passing farther than the k-th row (`passed`: the candidate just read
- * passed and was ranked) means the rest of that batch is farther too.  Before k rows
- * passed, the scan may switch to exact.
+ * passed and was ranked) means the rest of that batch is farther too.
+ * Before k rows passed, the scan may switch to exact.
  */
 static void
 CollectProgress(HybridScanState *hs, bool passed)
@@ -1513,8 +1554,8 @@ CollectProgress(HybridScanState *hs, bool passed)
 		if (hs->laterfrom < 0)
 			return;
 		/*
-		 * A later batch comes in exact order too: once a row passes at the
-		 * k-th row's distance or farther, the rest of it is farther.
+		 * A later batch comes in exact order too: once a row passes
+		 * farther than the k-th row, the rest of it is farther still.
 		 */
 		if (hs->seen - hs->laterfrom < hs->laterneed &&
 			!(passed && hs->ranked[hs->nranked - 1].class == 0 &&

@@ -43,7 +43,6 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#define HYBRID_LEARN_CAP			32	/* probes counted before halving */
 #define HYBRID_EXPLORE_EVERY		16	/* probe anyway once in this many */
 #define HYBRID_LEARN_MAX_ENTRIES	4096
 
@@ -106,16 +105,18 @@ VsHybridShape(Oid relid, List *quals)
 	uint64		h;
 
 	/* drop every " :location N" */
-	for (char *p = s; *p;)
+	for (char *p = s;;)
 	{
-		if (strncmp(p, " :location ", 11) == 0)
-		{
-			p += 11;
-			while (*p == '-' || (*p >= '0' && *p <= '9'))
-				p++;
-			continue;
-		}
-		*o++ = *p++;
+		char	   *loc = strstr(p, " :location ");
+		size_t		n = loc ? (size_t) (loc - p) : strlen(p);
+
+		memcpy(o, p, n);
+		o += n;
+		if (loc == NULL)
+			break;
+		p = loc + 11;
+		while (*p == '-' || (*p >= '0' && *p <= '9'))
+			p++;
 	}
 	*o = '\0';
 	h = hash_bytes_extended((const unsigned char *) out, (int) (o - out), (uint64) relid);
