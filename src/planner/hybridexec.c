@@ -391,7 +391,7 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	}
 
 	hs->index = index_open(hs->indexoid, AccessShareLock);
-	/* only scans with a bitmap learn (StartRun's count and probe): Shape */
+	/* learned decisions need the quals' shape: Shape computes it lazily */
 	hs->shapequals = list_nth(cscan->custom_exprs, HYBRID_EXPR_QUALS);
 	hs->shapeknown = false;
 	InitKeys(hs, cscan);
@@ -926,6 +926,13 @@ ExactCost(HybridScanState *hs)
 	return TableTuples(hs) * (COST_SEQ_TUPLE + hs->planp * ExactRowCost(hs));
 }
 
+/* GraphCost is the model's cost of one HNSW graph expansion. */
+static double
+GraphCost(HybridScanState *hs)
+{
+	return COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim;
+}
+
 /*
  * ProbeCost is the cost of traversal's first look at the pass rate:
  * starting a search (the descent and HNSW's first round, which is searched
@@ -935,7 +942,7 @@ ExactCost(HybridScanState *hs)
 static double
 ProbeCost(HybridScanState *hs)
 {
-	return COST_PROBE_BASE + FIRST_SAMPLE * (COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim);
+	return COST_PROBE_BASE + FIRST_SAMPLE * GraphCost(hs);
 }
 
 /*
@@ -958,7 +965,7 @@ CandidateCost(HybridScanState *hs)
 {
 	if ((hs->flags & HYBRID_FLAG_HNSW) == 0 && hs->iscan != NULL && hs->seen > 0)
 		return COST_LIST_BASE + COST_LIST_DIM * hs->dim;
-	return COST_GRAPH_BASE + COST_GRAPH_DIM * hs->dim;
+	return GraphCost(hs);
 }
 
 /* BitmapCost is the estimated cost of running and loading the bitmap. */
@@ -1136,10 +1143,7 @@ StartIndex(HybridScanState *hs, bool probe)
 	PG_END_TRY();
 	hs->nranked = hs->rankpos = 0;
 	hs->collectuntil = 0;
-	hs->laterneed = 0;
-	hs->batchbase = VsScanBatches;
-	hs->skipped = NULL;
-	hs->nskipped = hs->skipcap = hs->skippos = 0;
+	hs->batchbase = VsScanBatches;	/* laterneed and skipped: ResetRun */
 	hs->passed = hs->seen = hs->beyond = 0;
 	hs->collectall = (hs->k == 0);
 	/*
@@ -1529,9 +1533,9 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
  * their centres, and with the query's own region failing, the nearest
  * passing rows often sit in lists of the next batch (pgTAP set, 20 lists
  * and 5 probes, the query's cluster excluded: recall 0.76 reading only
- * the batch that gave the k rows, 0.94 with 8 probes, 0.995 with 10).  Not for a filter that passes around the
- * query what it passes elsewhere: that one's first batch is as good as an
- * unfiltered query's (fashion-mnist, 60 lists, 8 probes, a filter keeping
+ * the batch that gave the k rows, 0.94 with 8 probes, 0.995 with 10).
+ * Not for a filter that passes around the query what it passes
+ * elsewhere: that one's first batch is as good as an unfiltered query's (fashion-mnist, 60 lists, 8 probes, a filter keeping
  * 10% independently of the vectors: 158 -> 35 queries/s when every filter
  * rejecting most candidates read on into the next batch).  A batch comes
  * in exact order: when every collected row came from the first one, the
