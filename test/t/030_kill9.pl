@@ -141,6 +141,16 @@ sub kill_at
 	note("$what: SIGKILL to $pid in phase '$phase'");
 	$node->wait_for_log(qr/server process \(PID $pid\) was terminated by signal 9/, $offset);
 	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
+	# poll_query_until hands psql its query on standard input, and a psql
+	# refused while the server restarts can exit before reading it: IPC::Run
+	# then dies on the broken pipe (fresh-clone CI of cd8b3ac).  pg_isready
+	# reads nothing: wait with it until connections are accepted.
+	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+	while (system('pg_isready', '-q', '-h', $node->host, '-p', $node->port) != 0
+		&& time() < $deadline)
+	{
+		sleep(1);
+	}
 	$node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
 	  or BAIL_OUT("the server did not come back after $what");
 	return $phase;
