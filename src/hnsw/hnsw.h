@@ -40,6 +40,11 @@
 /* Largest first-round window a caller's row hint (common/vshint.h) asks for. */
 #define HNSW_MAX_FIRST_WINDOW		10000
 #define HNSW_WIDEN_MIN_PASS			0.25	/* below, no wider first round */
+/*
+ * Seeds of a scan's layer-0 search: layer 1 is searched with a window of
+ * a fifth of the first round's, 4 to 16 elements (hnswscan.c StartSearch).
+ */
+#define HNSW_SEEDS(window)			Min(Max((window) / 5, 4), 16)
 
 /* Support function numbers of the opclasses. */
 #define HNSW_DISTANCE_PROC		1	/* (vector, vector) -> float8, orders like the operator */
@@ -198,6 +203,8 @@ extern int	HnswLoadNeighbors(Relation index, ItemPointer elemtid, int lc, int m,
 extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
 						  VsHeapEntry *entry, bool *found);
 extern void HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom);
+extern VsHeapEntry *HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top,
+									 int ef, int *nseeds);
 
 /* hnswinsert.c */
 extern void HnswInsertVector(Relation index, Vector *vec, IndexTuple keys,

@@ -762,6 +762,38 @@ HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom)
 	}
 }
 
+/*
+ * HnswDescendSeeds descends from *ep greedily to layer 1, searches layer 1
+ * with a window of ef and returns its elements, closest first, as seeds
+ * of the layer-0 search (palloc'd; *nseeds of them).  ctx->visited ends
+ * holding exactly the seeds.  With top < 1 or ef <= 1 the seed is *ep
+ * after the greedy walk.
+ */
+VsHeapEntry *
+HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int ef, int *nseeds)
+{
+	VsHeap		w;
+	VsHeapEntry *seeds;
+
+	if (top < 1 || ef <= 1)
+	{
+		HnswDescend(ctx, ep, top, 0);
+		seeds = palloc(sizeof(VsHeapEntry));
+		seeds[0] = *ep;
+		*nseeds = 1;
+		return seeds;
+	}
+	HnswDescend(ctx, ep, top, 1);
+	VsHeapInit(&w, ef + 1, true);
+	HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, ef, 1, ctx->m, &w);
+	seeds = HnswHeapToSorted(&w, nseeds);
+	pfree(w.items);
+	VsTidSetReset(ctx->visited);
+	for (int i = 0; i < *nseeds; i++)
+		VsTidSetAdd(ctx->visited, seeds[i].id);
+	return seeds;
+}
+
 /* ---------- neighbour selection over loaded vectors ---------- */
 
 typedef struct LocalVectors
