@@ -204,7 +204,7 @@ extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
 						  VsHeapEntry *entry, bool *found);
 extern void HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom);
 extern VsHeapEntry *HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top,
-									 int ef, int *nseeds);
+									 int bottom, int ef, int *nseeds);
 
 /* hnswinsert.c */
 extern void HnswInsertVector(Relation index, Vector *vec, IndexTuple keys,

@@ -683,16 +683,25 @@ InsertInMemory(HnswBuildState *bs, Vector *vec, IndexTuple keys, ItemPointer hea
 	ep.dist = HnswDistance(&bs->metric, vec, ELEM_VEC(Elem(bs, entry)));
 	eps = &ep;
 	neps = 1;
+	/*
+	 * Greedy down to the layer above the element's own, which is searched
+	 * with a small window whose elements seed the first own layer (as a
+	 * scan's layer 0: hnswscan.c StartSearch).
+	 */
 	for (int lc = maxlevel; lc > level; lc--)
 	{
+		int			width = (lc == level + 1) ? HNSW_SEEDS(bs->efc) : 1;
 		VsHeap		w;
 
-		VsHeapInit(&w, 2, true);
+		VsHeapInit(&w, width + 1, true);
 		bs->epoch++;
 		EnsureVisited(bs, ep.id);
 		bs->visited[ep.id] = bs->epoch;
-		HnswSearchLayer(&MemOps, bs, eps, neps, 1, lc, bs->m, &w);
-		ep = *VsHeapTop(&w);
+		HnswSearchLayer(&MemOps, bs, eps, neps, width, lc, bs->m, &w);
+		if (width == 1)
+			ep = *VsHeapTop(&w);
+		else
+			eps = HnswHeapToSorted(&w, &neps);
 		pfree(w.items);
 	}
 	top = Min(level, maxlevel);

@@ -763,29 +763,32 @@ HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom)
 }
 
 /*
- * HnswDescendSeeds descends from *ep greedily to layer 1, searches layer 1
- * with a window of ef and returns its elements, closest first, as seeds
- * of the layer-0 search (palloc'd; *nseeds of them).  ctx->visited ends
- * holding exactly the seeds.  With top < 1 or ef <= 1 the seed is *ep
- * after the greedy walk.
+ * HnswDescendSeeds descends from *ep greedily to layer bottom + 1,
+ * searches that layer with a window of ef and returns its elements,
+ * closest first, as the seeds of the search of layer bottom (palloc'd;
+ * *nseeds of them).  ctx->visited ends holding exactly the seeds.  When
+ * no layer lies above bottom, or ef <= 1, the seed is *ep after the
+ * greedy walk.  Scans (bottom 0) and inserts (bottom = the new element's
+ * level) start from these seeds.
  */
 VsHeapEntry *
-HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int ef, int *nseeds)
+HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom,
+				 int ef, int *nseeds)
 {
 	VsHeap		w;
 	VsHeapEntry *seeds;
 
-	if (top < 1 || ef <= 1)
+	if (top <= bottom || ef <= 1)
 	{
-		HnswDescend(ctx, ep, top, 0);
+		HnswDescend(ctx, ep, top, bottom);
 		seeds = palloc(sizeof(VsHeapEntry));
 		seeds[0] = *ep;
 		*nseeds = 1;
 		return seeds;
 	}
-	HnswDescend(ctx, ep, top, 1);
+	HnswDescend(ctx, ep, top, bottom + 1);
 	VsHeapInit(&w, ef + 1, true);
-	HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, ef, 1, ctx->m, &w);
+	HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, ef, bottom + 1, ctx->m, &w);
 	seeds = HnswHeapToSorted(&w, nseeds);
 	pfree(w.items);
 	VsTidSetReset(ctx->visited);
