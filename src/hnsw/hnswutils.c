@@ -768,8 +768,9 @@ HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom)
  * closest first, as the seeds of the search of layer bottom (palloc'd;
  * *nseeds of them).  ctx->visited ends holding exactly the seeds.  When
  * no layer lies above bottom, or ef <= 1, the seed is *ep after the
- * greedy walk.  Scans (bottom 0) and inserts (bottom = the new element's
- * level) start from these seeds.
+ * greedy walk.  Scans start layer 0 from these seeds (bottom 0); the
+ * in-memory build does the same over its own graph (hnswbuild.c), the
+ * page-by-page insert does not (src/hnsw/README.md, Insert).
  */
 VsHeapEntry *
 HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom,
