@@ -41,8 +41,10 @@
 #define HNSW_MAX_FIRST_WINDOW		10000
 #define HNSW_WIDEN_MIN_PASS			0.25	/* below, no wider first round */
 /*
- * Seeds of a scan's layer-0 search: layer 1 is searched with a window of
- * a fifth of the first round's, 4 to 16 elements (hnswscan.c StartSearch).
+ * Seeds of a layer search with a window of the given size: the layer
+ * above is searched with a window of a fifth of it, 4 to 16 elements, and
+ * all it finds start the search (a scan's layer 0: hnswscan.c StartSearch;
+ * a new element's first layer in the in-memory build: InsertInMemory).
  */
 #define HNSW_SEEDS(window)			Min(Max((window) / 5, 4), 16)
 
@@ -204,7 +206,7 @@ extern void HnswLoadEntry(HnswDiskCtx *ctx, HnswMetaPageData *meta,
 						  VsHeapEntry *entry, bool *found);
 extern void HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom);
 extern VsHeapEntry *HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top,
-									 int bottom, int ef, int *nseeds);
+									 int ef, int *nseeds);
 
 /* hnswinsert.c */
 extern void HnswInsertVector(Relation index, Vector *vec, IndexTuple keys,

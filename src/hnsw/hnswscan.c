@@ -215,7 +215,7 @@ StartSearch(HnswScanOpaque so)
 	HnswLoadEntry(&so->disk, &meta, &ep, &found);
 	if (!found)
 		return;					/* no entry point: the final pass finds any element */
-	seeds = HnswDescendSeeds(&so->disk, &ep, meta.entry_level, 0,
+	seeds = HnswDescendSeeds(&so->disk, &ep, meta.entry_level,
 							 HNSW_SEEDS(so->probeef > 0 ? so->probeef : so->firstef),
 							 &nseeds);
 	/* found, not yet in a window: the first round takes the closest */

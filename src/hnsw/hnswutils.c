@@ -763,33 +763,30 @@ HnswDescend(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom)
 }
 
 /*
- * HnswDescendSeeds descends from *ep greedily to layer bottom + 1,
- * searches that layer with a window of ef and returns its elements,
- * closest first, as the seeds of the search of layer bottom (palloc'd;
- * *nseeds of them).  ctx->visited ends holding exactly the seeds.  When
- * no layer lies above bottom, or ef <= 1, the seed is *ep after the
- * greedy walk.  Scans start layer 0 from these seeds (bottom 0); the
- * in-memory build does the same over its own graph (hnswbuild.c), the
- * page-by-page insert does not (src/hnsw/README.md, Insert).
+ * HnswDescendSeeds descends from *ep greedily to layer 1, searches layer
+ * 1 with a window of ef and returns its elements, closest first, as the
+ * seeds of a layer-0 search (palloc'd; *nseeds of them).  ctx->visited
+ * ends holding exactly the seeds.  With no layer above 0, or ef <= 1, the
+ * seed is *ep after the greedy walk.  Scans use it; the in-memory build
+ * starts its elements the same way over its own graph (hnswbuild.c).
  */
 VsHeapEntry *
-HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int bottom,
-				 int ef, int *nseeds)
+HnswDescendSeeds(HnswDiskCtx *ctx, VsHeapEntry *ep, int top, int ef, int *nseeds)
 {
 	VsHeap		w;
 	VsHeapEntry *seeds;
 
-	if (top <= bottom || ef <= 1)
+	if (top < 1 || ef <= 1)
 	{
-		HnswDescend(ctx, ep, top, bottom);
+		HnswDescend(ctx, ep, top, 0);
 		seeds = palloc(sizeof(VsHeapEntry));
 		seeds[0] = *ep;
 		*nseeds = 1;
 		return seeds;
 	}
-	HnswDescend(ctx, ep, top, bottom + 1);
+	HnswDescend(ctx, ep, top, 1);
 	VsHeapInit(&w, ef + 1, true);
-	HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, ef, bottom + 1, ctx->m, &w);
+	HnswSearchLayer(&HnswDiskOps, ctx, ep, 1, ef, 1, ctx->m, &w);
 	seeds = HnswHeapToSorted(&w, nseeds);
 	pfree(w.items);
 	VsTidSetReset(ctx->visited);
