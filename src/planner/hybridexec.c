@@ -402,15 +402,13 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	 * order only within a batch of probed lists, so a closer row is often
 	 * one batch away and the collection reads as many candidates again;
 	 * HNSW rounds overlap (each continues the same search, ordered within a
-	 * growing window), so an eighth more is enough.  A quarter cost the
-	 * filter keeping half the clusters (attr_c < 500) the 1.5x bound
-	 * against the core plan's post-filtered scan: 200,000 x 768, 208
-	 * against 348 queries/s (0.60x; recall 0.976, core 0.954), an eighth
-	 * 265 (0.76x, recall 0.969); fashion-mnist 69 -> 79 (core 108; recall
-	 * 0.998 -> 0.995).  Everything read again (as much as seen) was 40%
-	 * dearer still on the pgTAP set for recall 1.0 against 0.995 at 10%.
+	 * growing window), so a quarter more is enough (pgTAP set: recall 0.995
+	 * instead of 1.0 at 10%, equal elsewhere; traversal 40% cheaper).  An
+	 * eighth was tried and undone: half the clusters passing on 200,000 x
+	 * 768 ran 1.25x faster, but its recall fell to 0.959-0.967 (0.972-0.976
+	 * with a quarter; bench/RESULTS-hybrid.md, fifteenth session).
 	 */
-	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 8 : 1;
+	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 4 : 1;
 	hs->fetch = table_index_fetch_begin(heap);
 	hs->heapam = (heap->rd_tableam == GetHeapamTableAmRoutine());
 	hs->exactbuf = InvalidBuffer;
