@@ -102,6 +102,13 @@ FilteredWindow(void)
 	return (int) Min(ceil(hnsw_ef_search / sqrt(p)), HNSW_MAX_FIRST_WINDOW);
 }
 
+/* FirstRound is the window of the scan's first layer-0 round. */
+static inline int
+FirstRound(HnswScanOpaque so)
+{
+	return (so->probeef > 0) ? so->probeef : so->firstef;
+}
+
 /* hnswbeginscan is ambeginscan: state lives until hnswendscan. */
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
@@ -142,7 +149,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->firstef = Max(FilteredWindow(), Min(VsScanRowsHint, HNSW_MAX_FIRST_WINDOW));
 	so->probeef = (VsScanProbeHint > 0 && VsScanProbeHint < so->firstef) ?
 		VsScanProbeHint : 0;
-	VsScanFirstWindow = (so->probeef > 0) ? so->probeef : so->firstef;
+	VsScanFirstWindow = FirstRound(so);
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
@@ -216,7 +223,7 @@ StartSearch(HnswScanOpaque so)
 	if (!found)
 		return;					/* no entry point: the final pass finds any element */
 	seeds = HnswDescendSeeds(&so->disk, &ep, meta.entry_level,
-							 HNSW_SEEDS(so->probeef > 0 ? so->probeef : so->firstef),
+							 HNSW_SEEDS(FirstRound(so)),
 							 &nseeds);
 	/* found, not yet in a window: the first round takes the closest */
 	for (int i = 0; i < nseeds; i++)

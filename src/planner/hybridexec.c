@@ -1538,9 +1538,10 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
  * and 5 probes, the query's cluster excluded: recall 0.76 reading only
  * the batch that gave the k rows, 0.94 with 8 probes, 0.995 with 10).
  * Not for a filter that passes around the query what it passes
- * elsewhere: that one's first batch is as good as an unfiltered query's (fashion-mnist, 60 lists, 8 probes, a filter keeping
- * 10% independently of the vectors: 158 -> 35 queries/s when every filter
- * rejecting most candidates read on into the next batch).  A batch comes
+ * elsewhere: that one's first batch is as good as an unfiltered query's
+ * (fashion-mnist, 60 lists, 8 probes, a filter keeping 10% independently
+ * of the vectors: 158 -> 35 queries/s when every filter rejecting most
+ * candidates read on into the next batch).  A batch comes
  * in exact order: when every collected row came from the first one, the
  * rest of it is farther than all of them and HybridNext passes it over
  * unread (SkipRow), except rows at the k-th row's distance by the index
