@@ -29,9 +29,16 @@ typedef struct Vector
 } Vector;
 
 #define VECTOR_SIZE(dim)		(offsetof(Vector, x) + sizeof(float) * (Size) (dim))
-#define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
+#define DatumGetVector(d)		VsDetoastVector(d)
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
+
+/*
+ * Returns vector datum d detoasted: d itself when stored plain, else a
+ * palloc'd copy.  Decodes inline pglz-compressed values itself, faster
+ * than PostgreSQL's decoder (vectorlz.c).
+ */
+extern Vector *VsDetoastVector(Datum d);
 
 /*
  * Returns argument argno of a vector function, detoasted.  When the same

@@ -2,7 +2,7 @@
  *
  * vectorparse.c
  *	  The text and binary forms of a vector, parsed without any PostgreSQL
- *	  dependency.
+ *	  dependency, and the decoder of pglz-compressed values.
  *
  * Design: only libc is used, so the file compiles unchanged into the
  * extension and into the libFuzzer harness; white space is the set
@@ -270,4 +270,96 @@ VsDecodeFloats(const unsigned char *data, int dim, float *out)
 
 		memcpy(&out[i], &bits, sizeof(float));
 	}
+}
+
+/* ---------- pglz, as PostgreSQL stores compressed values ---------- */
+
+/*
+ * Copy8 copies eight bytes from src to dst; the ranges may overlap only
+ * when dst - src >= 8.
+ */
+static inline void
+Copy8(unsigned char *dst, const unsigned char *src)
+{
+	uint64_t	w;
+
+	memcpy(&w, src, sizeof(w));
+	memcpy(dst, &w, sizeof(w));
+}
+
+/*
+ * VsPglzDecode is declared in vectorparse.h.  The stream format and why
+ * it copies in chunks: src/types/vectorlz.c.
+ */
+bool
+VsPglzDecode(const unsigned char *src, size_t srclen, unsigned char *dst, size_t dstlen)
+{
+	const unsigned char *sp = src;
+	const unsigned char *srcend = src + srclen;
+	unsigned char *dp = dst;
+	unsigned char *dstend = dst + dstlen;
+
+	while (sp < srcend && dp < dstend)
+	{
+		unsigned	ctrl = *sp++;
+
+		/* eight literals in a row, with room to copy them at once */
+		if (ctrl == 0 && srcend - sp >= 8 && dstend - dp >= 8)
+		{
+			Copy8(dp, sp);
+			dp += 8;
+			sp += 8;
+			continue;
+		}
+		for (int bit = 0; bit < 8 && sp < srcend && dp < dstend; bit++, ctrl >>= 1)
+		{
+			size_t		len;
+			size_t		off;
+
+			if ((ctrl & 1) == 0)
+			{
+				*dp++ = *sp++;
+				continue;
+			}
+			if (srcend - sp < 2)
+				return false;
+			len = (sp[0] & 0x0f) + 3;
+			off = ((size_t) (sp[0] & 0xf0) << 4) | sp[1];
+			sp += 2;
+			if (len == 18)
+			{
+				if (sp >= srcend)
+					return false;
+				len += *sp++;
+			}
+			if (off == 0 || off > (size_t) (dp - dst))
+				return false;
+			len = (len < (size_t) (dstend - dp) ? len : (size_t) (dstend - dp));
+
+			if (off >= 8)
+			{
+				/* chunks may run past len, into output not yet written or the slack */
+				for (size_t i = 0; i < len; i += 8)
+					Copy8(dp + i, dp + i - off);
+			}
+			else
+			{
+				/*
+				 * A pattern of off < 8 bytes: copy byte by byte until a whole
+				 * multiple of the pattern, at least 8 bytes long, lies
+				 * behind, then copy from that far back in chunks.
+				 */
+				size_t		period = off * ((8 + off - 1) / off);
+				size_t		head = (len < period - off) ? len : period - off;
+				size_t		i;
+
+				for (i = 0; i < head; i++)
+					dp[i] = *(dp + i - off);
+				for (; i < len; i += 8)
+					Copy8(dp + i, dp + i - period);
+			}
+			dp += len;
+		}
+	}
+	return dp == dstend && sp == srcend;
 }

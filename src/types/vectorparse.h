@@ -2,7 +2,7 @@
  *
  * vectorparse.h
  *	  The text and binary forms of a vector, parsed without any PostgreSQL
- *	  dependency.
+ *	  dependency, and the decoder of pglz-compressed values.
  *
  * Design: the parsers are plain C (libc only), so the same code runs inside
  * vector_in / vector_recv and in libFuzzer harnesses (test/fuzz); the SQL
@@ -16,6 +16,9 @@
  */
 #ifndef VSEARCH_VECTORPARSE_H
 #define VSEARCH_VECTORPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 typedef enum VsParseStatus
 {
@@ -80,5 +83,18 @@ extern void VsParseVectorBinaryHeader(const unsigned char *data, long len, int m
 
 /* VsDecodeFloats decodes dim big-endian float4s from data into out. */
 extern void VsDecodeFloats(const unsigned char *data, int dim, float *out);
+
+/* Bytes past the decoded value that VsPglzDecode may overwrite. */
+#define VS_PGLZ_SLACK 16
+
+/*
+ * VsPglzDecode decodes the pglz stream src[0 .. srclen) (the data of an
+ * inline compressed varlena, after its header) into dst, which must hold
+ * dstlen bytes followed by VS_PGLZ_SLACK writable bytes.  Returns false,
+ * having read and written nothing out of those bounds, if the stream is
+ * corrupt or does not decode to exactly dstlen bytes.
+ */
+extern bool VsPglzDecode(const unsigned char *src, size_t srclen, unsigned char *dst,
+						 size_t dstlen);
 
 #endif							/* VSEARCH_VECTORPARSE_H */
