@@ -21,9 +21,9 @@
  * byte; a set bit is a back-reference of two bytes, length (low nibble
  * of the first) + 3 and offset (high nibble of the first, then the second
  * byte: 12 bits), and a third byte adding to the length when the nibble
- * is 15.  A back-reference repeats the output that ends `offset` bytes
- * back; it may overlap what it writes (offset < length: a repeated
- * pattern).
+ * is 15.  A back-reference copies `length` bytes of the output from
+ * `offset` bytes back; it may overlap what it writes (offset < length: a
+ * repeated pattern).
  *
  * IDENTIFICATION
  *	  src/types/vectorlz.c
