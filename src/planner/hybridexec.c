@@ -98,6 +98,22 @@
 #define COST_LIST_BASE		0.1 /* an IVF candidate: its share of a batch */
 #define COST_LIST_DIM		0.0008
 #define COST_HEAP_CHECK		0.3
+
+/*
+ * HNSW's extra read after the k-th passing row, as a divisor of the
+ * candidates seen, when fewer of them passed than half the share of the
+ * table that matches: the filter fails around the query (its own cluster
+ * excluded).  The rows it should return then come from several
+ * neighbouring clusters at nearly equal distances, and a quarter more
+ * left some unreached: on those queries, recall 0.945 (200,000 x 768, 42
+ * of 100 queries of the bench's c50) and 0.941 (1,000,000 x 128, 56 of
+ * 100); a half gives 0.967 and 0.959, their time 1.4x.  Whole filters:
+ * c50 0.974 -> 0.983 at 225 -> 174 queries/s and 0.964 -> 0.974 at 57 ->
+ * 48; c10 on 1,000,000 x 128 0.959 -> 0.977 at 25.0 -> 23.8.  A third
+ * gave 0.955, as many again 0.979 at 2.1x (bench/RESULTS-hybrid.md,
+ * sixteenth session).
+ */
+#define HNSW_EXTRADIV_FAILING 2
 #define COST_SEQ_TUPLE		0.1
 #define COST_BITMAP_ENTRY	0.1
 #define BITMAP_FIRST_SEL	0.05	/* below this estimate, count the bitmap first */
@@ -406,7 +422,9 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	 * instead of 1.0 at 10%, equal elsewhere; traversal 40% cheaper).  An
 	 * eighth was tried and undone: half the clusters passing on 200,000 x
 	 * 768 ran 1.25x faster, but its recall fell to 0.959-0.967 (0.972-0.976
-	 * with a quarter; bench/RESULTS-hybrid.md, fifteenth session).
+	 * with a quarter; bench/RESULTS-hybrid.md, fifteenth session).  When
+	 * the filter fails around the query, HNSW reads half more instead
+	 * (HNSW_EXTRADIV_FAILING, CollectProgress).
 	 */
 	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 4 : 1;
 	hs->fetch = table_index_fetch_begin(heap);
@@ -1525,7 +1543,8 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
 /*
  * CollectProgress runs after each candidate while collecting.  Once k rows
  * passed after c candidates, the scan reads c more candidates (c/4 for
- * HNSW; at least k) and then returns every collected row in exact distance order:
+ * HNSW, c/2 when the filter fails around the query; at least k) and then
+ * returns every collected row in exact distance order:
  * index scans return rows in near order across their rounds or batches,
  * and under a filter the k-th passing row can come from a round where a
  * closer passing row is still one round away.  Under IVF, when fewer of
@@ -1555,6 +1574,9 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
 static void
 CollectProgress(HybridScanState *hs, bool passed)
 {
+	bool		failsnear;
+	int64		extra;
+
 	if (hs->collectall)
 		return;
 	if (hs->collectuntil == 0)
@@ -1564,9 +1586,12 @@ CollectProgress(HybridScanState *hs, bool passed)
 			MaybeSwitch(hs);
 			return;
 		}
-		hs->collectuntil = hs->seen + Max(hs->seen / hs->extradiv, hs->k);
-		if ((hs->flags & HYBRID_FLAG_HNSW) == 0 &&
-			2 * hs->passed < PassEstimate(hs) * hs->seen)
+		failsnear = 2 * hs->passed < PassEstimate(hs) * hs->seen;
+		extra = hs->seen / hs->extradiv;
+		if ((hs->flags & HYBRID_FLAG_HNSW) && failsnear)
+			extra = hs->seen / HNSW_EXTRADIV_FAILING;
+		hs->collectuntil = hs->seen + Max(extra, hs->k);
+		if ((hs->flags & HYBRID_FLAG_HNSW) == 0 && failsnear)
 		{
 			hs->laterneed = Max(hs->seen, hs->k);
 			hs->laterbatch = VsScanBatches;
