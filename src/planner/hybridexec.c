@@ -98,22 +98,6 @@
 #define COST_LIST_BASE		0.1 /* an IVF candidate: its share of a batch */
 #define COST_LIST_DIM		0.0008
 #define COST_HEAP_CHECK		0.3
-
-/*
- * HNSW's extra read after the k-th passing row, as a divisor of the
- * candidates seen, when fewer of them passed than half the share of the
- * table that matches: the filter fails around the query (its own cluster
- * excluded).  The rows it should return then come from several
- * neighbouring clusters at nearly equal distances, and a quarter more
- * left some unreached: on those queries, recall 0.945 (200,000 x 768, 42
- * of 100 queries of the bench's c50) and 0.941 (1,000,000 x 128, 56 of
- * 100); a half gives 0.967 and 0.959, their time 1.4x.  Whole filters:
- * c50 0.974 -> 0.983 at 225 -> 174 queries/s and 0.964 -> 0.974 at 57 ->
- * 48; c10 on 1,000,000 x 128 0.959 -> 0.977 at 25.0 -> 23.8.  A third
- * gave 0.955, as many again 0.979 at 2.1x (bench/RESULTS-hybrid.md,
- * sixteenth session).
- */
-#define HNSW_EXTRADIV_FAILING 2
 #define COST_SEQ_TUPLE		0.1
 #define COST_BITMAP_ENTRY	0.1
 #define BITMAP_FIRST_SEL	0.05	/* below this estimate, count the bitmap first */
@@ -1539,6 +1523,22 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
 	hs->skipped[hs->nskipped++] = *tid;
 	hs->passedover++;
 }
+
+/*
+ * HNSW's extra read after the k-th passing row, as a divisor of the
+ * candidates seen, when fewer of them passed than half the share of the
+ * table that matches: the filter fails around the query (its own cluster
+ * excluded).  The rows it should return then come from several
+ * neighbouring clusters at nearly equal distances, and a quarter more
+ * left some unreached: on those queries, recall 0.945 (200,000 x 768, 42
+ * of 100 queries of the bench's c50) and 0.941 (1,000,000 x 128, 56 of
+ * 100); a half gives 0.967 and 0.959, their time 1.4x.  Whole filters:
+ * c50 0.974 -> 0.983 at 225 -> 174 queries/s and 0.964 -> 0.974 at 57 ->
+ * 48; c10 on 1,000,000 x 128 0.959 -> 0.977 at 25.0 -> 23.8.  A third
+ * gave 0.955, as many again 0.979 at 2.1x (bench/RESULTS-hybrid.md,
+ * sixteenth session).
+ */
+#define HNSW_EXTRADIV_FAILING 2
 
 /*
  * CollectProgress runs after each candidate while collecting.  Once k rows
