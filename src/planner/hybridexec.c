@@ -407,8 +407,8 @@ HybridBegin(CustomScanState *node, EState *estate, int eflags)
 	 * eighth was tried and undone: half the clusters passing on 200,000 x
 	 * 768 ran 1.25x faster, but its recall fell to 0.959-0.967 (0.972-0.976
 	 * with a quarter; bench/RESULTS-hybrid.md, fifteenth session).  When
-	 * the filter fails around the query, HNSW reads up to half more
-	 * instead (FailingExtra, CollectProgress).
+	 * the filter fails around the query, HNSW reads half more instead
+	 * (HNSW_EXTRADIV_FAILING, CollectProgress).
 	 */
 	hs->extradiv = (hs->flags & HYBRID_FLAG_HNSW) ? 4 : 1;
 	hs->fetch = table_index_fetch_begin(heap);
@@ -1525,35 +1525,29 @@ SkipRow(HybridScanState *hs, ItemPointer tid)
 }
 
 /*
- * FailingExtra is HNSW's extra read after the k-th passing row when fewer
- * candidates passed than half the share of the table that matches: the
- * filter fails around the query (its own cluster excluded).  The rows it
- * should return then come from several neighbouring clusters at nearly
- * equal distances, and the fewer rows pass, the sparser those clusters
- * and the likelier the k found first leave a closer one unreached, so the
- * read is (1 - p) / 2 of the candidates seen, p the share that matches,
- * and never less than the quarter of a filter passing around the query.
- * Measured (bench/RESULTS-hybrid.md, sixteenth and seventeenth sessions):
- * a quarter left the queries whose own cluster fails at recall 0.945
- * (200,000 x 768) and 0.941 (1,000,000 x 128), and 1,000,000 x 128 at
- * 0.961 with 10% of the clusters passing, 0.976 with a half; with half of
- * them passing a half gave 0.983 against 0.976 on 200,000 x 768, but at
- * 0.56x the core plan's speed (0.77x with a quarter), whose recall there
- * is 0.946-0.954.
+ * HNSW's extra read after the k-th passing row, as a divisor of the
+ * candidates seen, when fewer of them passed than half the share of the
+ * table that matches: the filter fails around the query (its own cluster
+ * excluded).  The rows it should return then come from several
+ * neighbouring clusters at nearly equal distances, and a quarter more
+ * left some unreached: on those queries, recall 0.945 (200,000 x 768, 42
+ * of 100 queries of the bench's c50) and 0.941 (1,000,000 x 128, 56 of
+ * 100); a half gives 0.967 and 0.959, their time 1.4x.  Whole filters:
+ * c50 0.974 -> 0.983 at 225 -> 174 queries/s and 0.964 -> 0.974 at 57 ->
+ * 48; c10 on 1,000,000 x 128 0.959 -> 0.977 at 25.0 -> 23.8.  A third
+ * gave 0.955, as many again 0.979 at 2.1x (bench/RESULTS-hybrid.md,
+ * sixteenth session).  (1 - p) / 2 of them (a quarter at half the rows
+ * matching) was tried and undone: it gave c50 on 200,000 x 768 back its
+ * speed (165 -> 228 queries/s, 0.983 -> 0.976), but on 300,000 x 384 in
+ * 40 clusters, data no setting had been tuned on, c50 fell from 0.963 to
+ * 0.942 at the same speed (seventeenth session).
  */
-static int64
-FailingExtra(HybridScanState *hs)
-{
-	double		p = Min(Max(PassEstimate(hs), 0.0), 1.0);
-
-	return Max(hs->seen / hs->extradiv, (int64) (hs->seen * (1.0 - p) / 2.0));
-}
+#define HNSW_EXTRADIV_FAILING 2
 
 /*
  * CollectProgress runs after each candidate while collecting.  Once k rows
  * passed after c candidates, the scan reads c more candidates (c/4 for
- * HNSW, up to c/2 when the filter fails around the query: FailingExtra;
- * at least k) and then
+ * HNSW, c/2 when the filter fails around the query; at least k) and then
  * returns every collected row in exact distance order:
  * index scans return rows in near order across their rounds or batches,
  * and under a filter the k-th passing row can come from a round where a
@@ -1599,7 +1593,7 @@ CollectProgress(HybridScanState *hs, bool passed)
 		failsnear = 2 * hs->passed < PassEstimate(hs) * hs->seen;
 		extra = hs->seen / hs->extradiv;
 		if ((hs->flags & HYBRID_FLAG_HNSW) && failsnear)
-			extra = FailingExtra(hs);
+			extra = hs->seen / HNSW_EXTRADIV_FAILING;
 		hs->collectuntil = hs->seen + Max(extra, hs->k);
 		if ((hs->flags & HYBRID_FLAG_HNSW) == 0 && failsnear)
 		{
