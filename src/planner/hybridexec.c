@@ -108,7 +108,7 @@
 #define PRIOR_WEIGHT		8	/* candidates the counted rate weighs as */
 #define COST_PROBE_BASE		350 /* starting a search: descent and first round */
 #define COUNT_FIRST_FACTOR	8	/* count the bitmap first below this many */
-#define UNCOUNTED_SPEND		0.25	/* uncounted: traverse this share of exact first */
+#define UNCOUNTED_SPEND		0.5 /* uncounted: traverse this share of exact first */
 #define EXACT_PREFETCH		8	/* rows ahead whose heap page is prefetched */
 
 typedef enum HybridRun
@@ -1093,9 +1093,16 @@ MeasureCandidates(HybridScanState *hs, int64 seen)
  * cheaper (2,000 rows of 200,000 x 768 in 1 ms), such a filter
  * (attr_c < 500, no bitmap at 50%) switched to ranking 100,000 rows (208
  * ms) after 1,056 candidates, in one query of 25: 0.26x the forced index
- * strategy.  Spending first, as renting before buying, bounds that mistake
- * at 1.5 times, and a filter that truly passes almost nothing still
- * switches after half the exact cost.
+ * strategy.  Spending first, as renting before buying, bounds that
+ * mistake.  A quarter of the exact cost (11f6035) was too little where the
+ * query's own cluster is large: 300,000 x 384 in 40 clusters of 7,500 rows
+ * (bench/RESULTS-hybrid.md, seventeenth session), the same filter switched
+ * in 10 of the 50 queries whose cluster fails, each to a pass over the
+ * table (204-381 ms) where the other 40 were through their cluster in 58
+ * ms on average: 29 queries/s against 45 for the forced index strategy.
+ * With half, 49, and nothing measurable moved on the benchmark's three
+ * data sets; a filter that truly passes almost nothing still switches
+ * (unindexed 0.1% and 1% filters on that table: the same time either way).
  */
 static bool
 WorthSwitch(HybridScanState *hs, double traversal, int64 seen)
